@@ -1,0 +1,2 @@
+"""Built-in architectures plugins: importing this package registers them."""
+from tfgan1.plugins.architectures import mlp  # noqa: F401

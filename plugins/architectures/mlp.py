@@ -1,0 +1,70 @@
+"""Multilayer perceptrons for low-dimensional data (the 2-D toy mixtures).
+
+Sizes follow PacGAN's toy experiments (Lin et al. 2018, arXiv:1712.04086):
+G with four hidden layers of 400 units, D with three of 200.
+"""
+import math
+
+from tfgan1 import ARCHITECTURES, UserError
+
+
+def _check_units(field, units):
+  if (not isinstance(units, (list, tuple)) or not units
+      or not all(isinstance(u, int) and not isinstance(u, bool) and u > 0 for u in units)):
+    raise UserError(f"{field}.hidden: {units!r} is not allowed; "
+                    "expected a non-empty list of positive integers")
+
+
+def _activation(field, name):
+  allowed = ("relu", "leaky_relu", "elu", "tanh", "gelu")
+  if name not in allowed:
+    raise UserError(f"{field}.activation: {name!r} is not allowed; "
+                    f"choose one of: {', '.join(sorted(allowed))}")
+  return name
+
+
+def _hidden_block(keras, x, units, activation, norm):
+  x = keras.layers.Dense(units)(x)
+  if norm == "batch_norm":
+    x = keras.layers.BatchNormalization()(x)
+  return keras.layers.Activation(activation)(x)
+
+
+@ARCHITECTURES.register("mlp")
+class MLP:
+  """Dense networks; `norm: batch_norm` adds BatchNorm after each hidden layer."""
+
+  @staticmethod
+  def generator(keras, spec, latent_dim, hidden=(400, 400, 400, 400),
+                activation="relu", norm="none"):
+    _check_units("generator", hidden)
+    _activation("generator", activation)
+    _norm("generator", norm)
+    z = keras.Input((latent_dim,))
+    x = z
+    for units in hidden:
+      x = _hidden_block(keras, x, units, activation, norm)
+    x = keras.layers.Dense(math.prod(spec.shape))(x)
+    out = keras.layers.Reshape(spec.shape)(x)
+    return keras.Model(z, out, name="generator")
+
+  @staticmethod
+  def discriminator(keras, spec, hidden=(200, 200, 200), activation="relu",
+                    norm="none", dropout=0.0):
+    _check_units("discriminator", hidden)
+    _activation("discriminator", activation)
+    _norm("discriminator", norm)
+    inputs = keras.Input(spec.shape)
+    x = keras.layers.Flatten()(inputs)
+    for units in hidden:
+      x = _hidden_block(keras, x, units, activation, norm)
+      if dropout:  # breaks one-step compatibility: `--verify` reports it
+        x = keras.layers.Dropout(dropout)(x)
+    logits = keras.layers.Dense(1)(x)
+    return keras.Model(inputs, logits, name="discriminator")
+
+
+def _norm(field, norm):
+  if norm not in ("none", "batch_norm"):
+    raise UserError(f"{field}.norm: {norm!r} is not allowed; "
+                    "choose one of: batch_norm, none")

@@ -1,0 +1,1 @@
+"""Built-in losses plugins: importing this package registers them."""

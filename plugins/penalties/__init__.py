@@ -1,0 +1,1 @@
+"""Built-in penalties plugins: importing this package registers them."""

@@ -1,0 +1,32 @@
+"""tfgan1: GAN training with custom TensorFlow 2 loops, one-step losses and plugins."""
+import setuptools
+
+# The repo's top-level `plugins/` folder installs as `tfgan1.plugins`, never as a
+# generic top-level `plugins` module in site-packages.
+_PLUGIN_PACKAGES = ["losses", "penalties", "architectures", "datasets", "precision"]
+
+setuptools.setup(
+    name="tfgan1",
+    version="0.1.0",
+    description="GAN training with custom TensorFlow 2 loops, one-step losses and plugins",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=["tfgan1", "tfgan1.plugins"]
+    + [f"tfgan1.plugins.{p}" for p in _PLUGIN_PACKAGES],
+    package_dir={"tfgan1": "tfgan1", "tfgan1.plugins": "plugins"},
+    install_requires=[
+        "tensorflow>=2.21",
+        "tf_keras",
+        "absl-py",
+        "pyyaml",
+        "tensorboard",
+        "numpy",
+    ],
+    extras_require={"test": ["pytest>=7", "pytest-xdist"],
+                    "tfds": ["tensorflow-datasets"]},
+    entry_points={
+        "tfgan1.plugins": [f"{p} = tfgan1.plugins.{p}" for p in _PLUGIN_PACKAGES],
+        "console_scripts": ["tfgan1-run = tfgan1.run:entry"],
+    },
+)

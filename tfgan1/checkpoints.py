@@ -1,0 +1,62 @@
+"""Checkpoints of everything a run needs to continue exactly where it stopped.
+
+One `tf.train.Checkpoint` holds the step, both networks, the optimizer slots,
+the EMA generator, the noise RNG state and the data iterator's position, so a
+resumed run draws the same noise and data it would have drawn without the stop.
+"""
+import os
+
+import tensorflow as tf
+
+from tfgan1.errors import UserError
+
+SUBDIR = "checkpoints"
+
+
+def make(trainer, rng, iterator):
+  """The run's tf.train.Checkpoint; optimizers are saved under their role."""
+  parts = dict(step=trainer.step, generator=trainer.gan.generator,
+               discriminator=trainer.gan.discriminator, noise_rng=rng)
+  for role, opt in trainer.optimizers.items():
+    parts[f"optimizer_{role}"] = opt
+  if trainer.ema is not None:
+    parts["ema_generator"] = trainer.ema.model
+  if iterator is not None:
+    parts["data"] = iterator
+  return tf.train.Checkpoint(**parts)
+
+
+def manager(checkpoint, workdir, keep):
+  return tf.train.CheckpointManager(
+      checkpoint, os.path.join(workdir, SUBDIR), max_to_keep=keep)
+
+
+def _describe(err):
+  text = str(err).strip().splitlines()
+  return f"{type(err).__name__}: {text[0] if text else ''}"
+
+
+def restore(checkpoint, path, partial=False):
+  """Restores `path` into `checkpoint`; a bad or mismatched file is a UserError."""
+  try:
+    status = checkpoint.restore(path)
+    if partial:
+      status.expect_partial()
+    else:
+      status.assert_existing_objects_matched()
+  except (tf.errors.OpError, ValueError, AssertionError) as e:
+    raise UserError(
+        f"checkpoint: {path!r} cannot be restored into this config "
+        f"(a different architecture, or a damaged file?): {_describe(e)}") from None
+  return path
+
+
+def latest(workdir):
+  """The newest checkpoint prefix in `workdir`, or None when there is none."""
+  folder = os.path.join(workdir, SUBDIR)
+  if not os.path.isdir(folder):
+    return None
+  try:
+    return tf.train.latest_checkpoint(folder)
+  except tf.errors.OpError as e:
+    raise UserError(f"checkpoint: {folder!r} cannot be read: {_describe(e)}") from None

@@ -1,0 +1,160 @@
+"""The run config: YAML parsed once into frozen dataclasses, checked at load.
+
+Unknown keys (with a did-you-mean), wrong types and out-of-range values raise a
+one-line `UserError` naming the key, the value and what is allowed, before any
+workdir is created. Plugin sections are `{name: ..., **kwargs}`; the kwargs reach
+the plugin unchanged (`tfgan1.plugin_check` checks them against its signature).
+"""
+import dataclasses
+import types
+from typing import Any, Mapping, Optional, Tuple
+
+from tfgan1 import yamlio
+from tfgan1.errors import UserError
+from tfgan1.config_schema import build, set_override
+
+def _no_kwargs():
+  return dataclasses.field(default_factory=lambda: types.MappingProxyType({}))
+
+
+def _field(default, doc="", **checks):
+  """A dataclass field whose metadata carries its checks (min, gt, choices, key)."""
+  return dataclasses.field(default=default, metadata=dict(doc=doc, **checks))
+
+
+@dataclasses.dataclass(frozen=True)
+class PluginSpec:
+  """`{name: ..., **kwargs}`: which registered plugin, and its keyword arguments."""
+  name: str
+  kwargs: Mapping[str, Any] = _no_kwargs()
+
+
+@dataclasses.dataclass(frozen=True)
+class PenaltySpec:
+  """A penalty plugin, its weight, and `every` (lazy regularisation, weight x every)."""
+  name: str
+  weight: float = 1.0
+  every: int = 1
+  kwargs: Mapping[str, Any] = _no_kwargs()
+
+
+@dataclasses.dataclass(frozen=True)
+class OptimizerSpec:
+  """A Keras optimizer by name (`adam`, `sgd`, `rmsprop`, ...) and its kwargs."""
+  name: str = "adam"
+  learning_rate: float = _field(2e-4, gt=0.0)
+  kwargs: Mapping[str, Any] = _no_kwargs()
+
+
+@dataclasses.dataclass(frozen=True)
+class NoiseConfig:
+  dim: int = _field(64, "latent size", min=1)
+  distribution: str = _field("normal", choices=("normal", "uniform"))
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+  """How the networks are updated and how often the loop reports."""
+  rule: str = _field("one_step", "update rule",
+                     choices=("one_step", "simultaneous", "alternating"))
+  one_step_form: str = _field(
+      "stateless", "classic: 3 D calls; stateless: G term calls D with "
+      "stop-gradient weights", choices=("classic", "stateless"))
+  steps: int = _field(10000, "train steps (alternating: iterations)", min=1)
+  batch_size: int = _field(64, min=1)
+  lambda_: float = _field(1.0, "G weight in the one-step loss", gt=0.0,
+                          key="lambda")
+  n_d: int = _field(1, "alternating: D updates per iteration", min=1)
+  n_g: int = _field(1, "alternating: G updates per iteration", min=1)
+  jit_compile: bool = _field(False, "XLA-compile the train step")
+  log_every: int = _field(100, min=1)
+  checkpoint_every: int = _field(1000, min=1)
+  keep_checkpoints: int = _field(3, min=1)
+  sample_every: int = _field(1000, min=1)
+  eval_every: int = _field(0, "0: evaluate only at the end", min=0)
+
+
+@dataclasses.dataclass(frozen=True)
+class EmaConfig:
+  """Exponential moving average of G's weights, used to sample and evaluate."""
+  decay: float = _field(0.999, gt=0.0, lt=1.0)
+  start: int = _field(0, "steps before averaging starts (a plain copy)", min=0)
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalConfig:
+  num_samples: int = _field(2500, min=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+  """A whole run. `generator`, `discriminator`, `loss` and `data` are required."""
+  generator: PluginSpec
+  discriminator: PluginSpec
+  loss: PluginSpec
+  data: PluginSpec
+  seed: int = _field(0, min=0)
+  plugins: Tuple[str, ...] = ()
+  penalties: Tuple[PenaltySpec, ...] = ()
+  noise: NoiseConfig = NoiseConfig()
+  train: TrainConfig = TrainConfig()
+  optimizer: OptimizerSpec = OptimizerSpec()
+  g_optimizer: Optional[Mapping[str, Any]] = None
+  d_optimizer: Optional[Mapping[str, Any]] = None
+  eval: EvalConfig = EvalConfig()
+  ema: Optional[EmaConfig] = None
+
+
+def from_dict(raw, overrides=()):
+  """Builds a checked Config from parsed YAML and `a.b=v` override strings."""
+  if raw is None:
+    raw = {}
+  for item in overrides:
+    raw = set_override(raw, item, yamlio.parse_scalar)
+  config = build(Config, raw, "")
+  network_optimizers(config)  # checks g_optimizer / d_optimizer at load
+  return config
+
+
+def network_optimizers(config):
+  """Returns the (discriminator, generator) OptimizerSpecs.
+
+  `g_optimizer` / `d_optimizer` are merged over `optimizer`, so `d_optimizer:
+  {learning_rate: 4e-4}` changes only D's learning rate (TTUR).
+  """
+  base = to_dict(config.optimizer)
+  return tuple(
+      build(OptimizerSpec, {**base, **dict(getattr(config, key) or {})}, key)
+      for key in ("d_optimizer", "g_optimizer"))
+
+
+def separate_optimizers(config):
+  """True when D and G get an optimizer each (always, except for a plain one_step)."""
+  return (config.train.rule != "one_step" or config.g_optimizer is not None
+          or config.d_optimizer is not None)
+
+
+def load(path, overrides=()):
+  """Reads a YAML file and returns its checked, frozen Config."""
+  raw = yamlio.load_file(path)
+  if raw is not None and not isinstance(raw, dict):
+    raise UserError(f"--config: {path!r} must hold a mapping of keys, "
+                    f"got a {type(raw).__name__}")
+  return from_dict(raw, overrides)
+
+
+def to_dict(config):
+  """The config as plain YAML-ready data, in the same layout a user writes."""
+  if isinstance(config, (PluginSpec, PenaltySpec, OptimizerSpec)):
+    out = {f.name: getattr(config, f.name)
+           for f in dataclasses.fields(config) if f.name != "kwargs"}
+    out.update(config.kwargs)
+    return out
+  if dataclasses.is_dataclass(config):
+    return {f.metadata.get("key", f.name): to_dict(getattr(config, f.name))
+            for f in dataclasses.fields(config)}
+  if isinstance(config, tuple):
+    return [to_dict(v) for v in config]
+  if isinstance(config, Mapping):
+    return {k: to_dict(v) for k, v in config.items()}
+  return config

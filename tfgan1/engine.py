@@ -1,0 +1,133 @@
+"""The train step: one `tf.function` per update rule, all from one loss family.
+
+- `one_step`: the single one-step loss, one `tape.gradient` over D and G weights,
+  one shared optimizer (lambda scales G's gradient) or one optimizer per network
+  applied to the two halves of the one gradient list (TTUR with Adam).
+- `simultaneous`: one forward pass, a persistent tape, two gradient calls.
+- `alternating`: n_D D updates, then n_G G updates, each on fresh noise.
+
+The step is plain Python under one `tf.function(jit_compile=...)` boundary; it
+returns a flat dict of scalar tensors that the loop fetches only when it logs.
+Reading data and drawing noise happen outside that boundary (in a thin outer
+`tf.function`), since iterators and stateful RNG cannot be XLA-compiled.
+"""
+import tensorflow as tf
+
+from tfgan1 import losses
+
+
+def _zeros_for_none(grads, variables):
+  return [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
+
+
+def _norm(grads):
+  return tf.linalg.global_norm(grads)
+
+
+class Trainer:
+  """Owns the optimizers, the step counter and the compiled train step."""
+
+  def __init__(self, gan, train_cfg, optimizers, noise_fn, ema=None):
+    """`optimizers` is {"shared": opt} (one_step only) or {"d": opt, "g": opt}."""
+    self.gan = gan
+    self.cfg = train_cfg
+    self.optimizers = optimizers
+    self.noise_fn = noise_fn
+    self.ema = ema
+    self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+    self.d_vars = list(gan.discriminator.trainable_variables)
+    self.g_vars = list(gan.generator.trainable_variables)
+    if "shared" in optimizers:
+      optimizers["shared"].build(self.d_vars + self.g_vars)
+    else:
+      optimizers["d"].build(self.d_vars)
+      optimizers["g"].build(self.g_vars)
+    rule = {"one_step": self._one_step, "simultaneous": self._simultaneous,
+            "alternating": self._alternating}[train_cfg.rule]
+    self._update = tf.function(rule, jit_compile=train_cfg.jit_compile)
+    self.train_step = tf.function(self._outer_step)
+
+  @property
+  def batches_per_step(self):
+    return self.cfg.n_d if self.cfg.rule == "alternating" else 1
+
+  @property
+  def noises_per_step(self):
+    return self.cfg.n_d + self.cfg.n_g if self.cfg.rule == "alternating" else 1
+
+  def _outer_step(self, iterator, rng):
+    reals = [next(iterator) for _ in range(self.batches_per_step)]
+    zs = [self.noise_fn(rng, self.cfg.batch_size) for _ in range(self.noises_per_step)]
+    seed = tf.cast(rng.make_seeds(1)[:, 0], tf.int32)
+    return self._update(reals, zs, seed)
+
+  def _after_d_update(self):
+    hook = getattr(self.gan.family, "after_discriminator_update", None)
+    if hook is not None:
+      hook(self.gan.discriminator)
+
+  def _finish(self, metrics):
+    self.step.assign_add(1)
+    if self.ema is not None:
+      self.ema.update(self.step)
+    return metrics
+
+  def _apply(self, name, grads, variables):
+    self.optimizers[name].apply_gradients(zip(grads, variables))
+
+  def one_step_gradients(self, real, z, seed, form=None):
+    """The one loss's gradients: (D grads, G grads, metrics), nothing applied."""
+    with tf.GradientTape() as tape:
+      total, metrics = losses.one_step_objective(
+          self.gan, real, z, seed, self.step, self.cfg.lambda_,
+          form or self.cfg.one_step_form)
+    grads = tape.gradient(total, self.d_vars + self.g_vars)
+    grads = _zeros_for_none(grads, self.d_vars + self.g_vars)
+    n = len(self.d_vars)
+    return grads[:n], grads[n:], metrics
+
+  def _one_step(self, reals, zs, seed):
+    d_grads, g_grads, metrics = self.one_step_gradients(reals[0], zs[0], seed)
+    if "shared" in self.optimizers:
+      self._apply("shared", d_grads + g_grads, self.d_vars + self.g_vars)
+    else:
+      self._apply("d", d_grads, self.d_vars)
+      self._apply("g", g_grads, self.g_vars)
+    self._after_d_update()
+    metrics.update(grad_norm_d=_norm(d_grads), grad_norm_g=_norm(g_grads))
+    return self._finish(metrics)
+
+  def simultaneous_gradients(self, real, z, seed):
+    """(D grads of L_D, G grads of L_G, metrics) from one forward pass."""
+    with tf.GradientTape(persistent=True) as tape:
+      loss_d, loss_g, metrics = losses.both_objectives(
+          self.gan, real, z, seed, self.step)
+    d_grads = _zeros_for_none(tape.gradient(loss_d, self.d_vars), self.d_vars)
+    g_grads = _zeros_for_none(tape.gradient(loss_g, self.g_vars), self.g_vars)
+    del tape
+    return d_grads, g_grads, metrics
+
+  def _simultaneous(self, reals, zs, seed):
+    d_grads, g_grads, metrics = self.simultaneous_gradients(reals[0], zs[0], seed)
+    self._apply("d", d_grads, self.d_vars)
+    self._apply("g", g_grads, self.g_vars)
+    self._after_d_update()
+    metrics.update(grad_norm_d=_norm(d_grads), grad_norm_g=_norm(g_grads))
+    return self._finish(metrics)
+
+  def _alternating(self, reals, zs, seed):
+    for i in range(self.cfg.n_d):  # unrolled: n_d and n_g are small constants
+      with tf.GradientTape() as tape:
+        loss, metrics = losses.discriminator_objective(
+            self.gan, reals[i], zs[i], tf.random.experimental.stateless_fold_in(seed, i),
+            self.step)
+      d_grads = _zeros_for_none(tape.gradient(loss, self.d_vars), self.d_vars)
+      self._apply("d", d_grads, self.d_vars)
+      self._after_d_update()
+    for j in range(self.cfg.n_g):
+      with tf.GradientTape() as tape:
+        loss_g = losses.generator_objective(self.gan, reals[-1], zs[self.cfg.n_d + j])
+      g_grads = _zeros_for_none(tape.gradient(loss_g, self.g_vars), self.g_vars)
+      self._apply("g", g_grads, self.g_vars)
+    metrics.update(loss_g=loss_g, grad_norm_d=_norm(d_grads), grad_norm_g=_norm(g_grads))
+    return self._finish(metrics)

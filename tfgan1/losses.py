@@ -1,0 +1,129 @@
+"""The losses each update rule differentiates, built from a loss-family plugin.
+
+`one_step_objective` is the single loss of DEVELOPERS.md:
+
+    L = L_D(D(x), D(sg(G(z)))) + penalties + lambda * [G term]
+
+classic G term:    L_G(D(G(z)), D(x)) - L_G(D(sg(G(z))), D(x))
+stateless G term:  L_G(D_sg(G(z)), sg(D(x)))   with D_sg = D under stop-gradient weights
+
+Both G terms give D a zero gradient and G the gradient of L_G. For relativistic
+families L_G also reads D(x): in the classic form both terms read the same D(x),
+so D's gradients through it cancel too; the stateless form stops them outright.
+"""
+import dataclasses
+from typing import Any, List
+
+import tensorflow as tf
+
+
+@dataclasses.dataclass
+class PenaltyTerm:
+  name: str
+  fn: Any
+  weight: float
+  every: int
+
+
+@dataclasses.dataclass
+class GAN:
+  """The networks and the loss plugins one update rule needs."""
+  generator: Any
+  discriminator: Any
+  family: Any
+  penalties: List[PenaltyTerm]
+
+  def d_call(self, x):
+    return self.discriminator(x, training=True)
+
+
+def frozen_discriminator_call(discriminator, x):
+  """D(x) with stop-gradient weights: gradients reach x only.
+
+  Keras 3 `stateless_call` takes the weights as inputs, so D's backward pass
+  computes no weight gradients that would be thrown away. Updated non-trainable
+  state (BatchNorm statistics) is discarded: D's own calls already updated it.
+  """
+  trainable = [tf.stop_gradient(v) for v in discriminator.trainable_variables]
+  non_trainable = [tf.convert_to_tensor(v) for v in discriminator.non_trainable_variables]
+  logits, _ = discriminator.stateless_call(trainable, non_trainable, x, training=True)
+  return logits
+
+
+def penalty_terms(gan, real, fake_sg, seed, step):
+  """Sum of weighted penalties (only D moves: `fake_sg` is stop-gradient)."""
+  total = tf.constant(0.0, tf.float32)
+  parts = {}
+  for i, term in enumerate(gan.penalties):
+    term_seed = tf.random.experimental.stateless_fold_in(seed, i)
+    compute = lambda t=term, s=term_seed: tf.cast(
+        t.fn(gan.d_call, real, fake_sg, s), tf.float32)
+    if term.every == 1:
+      value = compute()
+    else:  # lazy regularisation (StyleGAN2): every k steps, weight scaled by k
+      value = tf.cond(step % term.every == 0, compute, lambda: tf.constant(0.0))
+    parts[f"penalty/{term.name}"] = value
+    total += term.weight * term.every * value
+  return total, parts
+
+
+def _mean(logits):
+  return tf.reduce_mean(tf.cast(logits, tf.float32))
+
+
+def one_step_objective(gan, real, z, seed, step, lam, form):
+  """Returns (the one loss to differentiate, a dict of scalar metrics)."""
+  fake = gan.generator(z, training=True)
+  fake_sg = tf.stop_gradient(fake)
+  real_logits = gan.d_call(real)
+  fake_sg_logits = gan.d_call(fake_sg)
+  loss_d = gan.family.discriminator_loss(real_logits, fake_sg_logits)
+  penalty, metrics = penalty_terms(gan, real, fake_sg, seed, step)
+  if form == "classic":
+    loss_g = gan.family.generator_loss(gan.d_call(fake), real_logits)
+    g_term = loss_g - gan.family.generator_loss(fake_sg_logits, real_logits)
+  else:
+    fake_logits = frozen_discriminator_call(gan.discriminator, fake)
+    loss_g = gan.family.generator_loss(fake_logits, tf.stop_gradient(real_logits))
+    g_term = loss_g
+  total = loss_d + penalty + lam * g_term
+  metrics.update(loss_d=loss_d, loss_g=loss_g, d_real=_mean(real_logits),
+                 d_fake=_mean(fake_sg_logits))
+  return total, metrics
+
+
+def discriminator_objective(gan, real, z, seed, step):
+  """L_D + penalties for a D update (G's output is stop-gradient)."""
+  fake_sg = tf.stop_gradient(gan.generator(z, training=True))
+  real_logits = gan.d_call(real)
+  fake_logits = gan.d_call(fake_sg)
+  loss_d = gan.family.discriminator_loss(real_logits, fake_logits)
+  penalty, metrics = penalty_terms(gan, real, fake_sg, seed, step)
+  metrics.update(loss_d=loss_d, d_real=_mean(real_logits), d_fake=_mean(fake_logits))
+  return loss_d + penalty, metrics
+
+
+def both_objectives(gan, real, z, seed, step):
+  """(L_D + penalties, L_G, metrics) from one forward pass: the simultaneous rule."""
+  fake = gan.generator(z, training=True)
+  real_logits = gan.d_call(real)
+  fake_logits = gan.d_call(fake)
+  loss_d = gan.family.discriminator_loss(real_logits, fake_logits)
+  penalty, metrics = penalty_terms(gan, real, tf.stop_gradient(fake), seed, step)
+  loss_g = gan.family.generator_loss(fake_logits, real_logits)
+  metrics.update(loss_d=loss_d, loss_g=loss_g, d_real=_mean(real_logits),
+                 d_fake=_mean(fake_logits))
+  return loss_d + penalty, loss_g, metrics
+
+
+def generator_objective(gan, real, z):
+  """L_G for a G update.
+
+  D(x) is computed only for families whose G loss reads it (relativistic ones
+  set `generator_needs_real = True`); the others get `real_logits=None`.
+  """
+  fake_logits = gan.d_call(gan.generator(z, training=True))
+  real_logits = None
+  if getattr(gan.family, "generator_needs_real", False):
+    real_logits = tf.stop_gradient(gan.d_call(real))
+  return gan.family.generator_loss(fake_logits, real_logits)

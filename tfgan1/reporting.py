@@ -1,0 +1,71 @@
+"""What a run shows: the progress line, TensorBoard scalars and images,
+`metrics.jsonl`, and PNG sample pictures in the workdir."""
+import datetime
+import json
+import math
+import os
+import time
+
+from absl import logging
+import numpy as np
+import tensorflow as tf
+
+
+class Progress:
+  """Steps per second over the last logging interval, and the ETA from it."""
+
+  def __init__(self, start_step, total_steps):
+    self.total = total_steps
+    self._last_step = start_step
+    self._last_time = time.perf_counter()
+    self.steps_per_sec = float("nan")
+
+  def line(self, step, scalars):
+    now = time.perf_counter()
+    if step > self._last_step:
+      self.steps_per_sec = (step - self._last_step) / max(now - self._last_time, 1e-9)
+    self._last_step, self._last_time = step, now
+    remaining = (self.total - step) / self.steps_per_sec if self.steps_per_sec > 0 else 0
+    eta = datetime.timedelta(seconds=round(remaining))
+    losses = " ".join(f"{k}={v:.4g}" for k, v in scalars.items()
+                      if k.startswith(("loss", "d_", "penalty")))
+    return (f"step {step}/{self.total} | {self.steps_per_sec:.1f} steps/s | "
+            f"ETA {eta} | {losses}")
+
+
+def to_host(metrics):
+  """Fetches a dict of scalar tensors (the only device-to-host copy of a step)."""
+  return {k: float(v) for k, v in metrics.items()}
+
+
+def write_scalars(writer, step, scalars, prefix):
+  with writer.as_default(step=step):
+    for key, value in scalars.items():
+      tf.summary.scalar(f"{prefix}/{key}", value)
+  bad = [k for k, v in scalars.items() if not math.isfinite(v)]
+  if bad:
+    logging.warning("step %d: non-finite %s", step, ", ".join(bad))
+
+
+def write_picture(writer, workdir, step, picture, tag="samples"):
+  """Writes a uint8 [H, W, 3] picture to TensorBoard and to samples/<tag>_<step>.png."""
+  picture = np.asarray(picture, np.uint8)
+  with writer.as_default(step=step):
+    tf.summary.image(tag, picture[None])
+  folder = os.path.join(workdir, "samples")
+  os.makedirs(folder, exist_ok=True)
+  path = os.path.join(folder, f"{tag}_{step:08d}.png")
+  tf.io.write_file(path, tf.io.encode_png(picture))
+  return path
+
+
+def append_metrics(workdir, step, metrics):
+  """Appends one JSON object per evaluation to metrics.jsonl."""
+  record = {"step": int(step), **{k: _plain(v) for k, v in metrics.items()}}
+  with open(os.path.join(workdir, "metrics.jsonl"), "a", encoding="utf-8") as f:
+    f.write(json.dumps(record) + "\n")
+  return record
+
+
+def _plain(value):
+  return value.item() if hasattr(value, "item") else value

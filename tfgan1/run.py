@@ -1,0 +1,68 @@
+"""Entry point: `python -m tfgan1.run --config configs/X.yaml [--set a.b=v] [--workdir DIR]`.
+
+Parses flags, loads the config, calls `train_and_evaluate(config, workdir)`.
+Bad input of any kind ends with one line on stderr and exit code 2.
+"""
+import os
+import sys
+
+from absl import app
+from absl import flags
+from absl import logging
+
+from tfgan1 import config as config_lib
+from tfgan1 import plugin_loader
+from tfgan1.errors import UserError
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("config", None, "YAML run config.")
+flags.DEFINE_multi_string("set", [], "Override a config key: a.b=value (repeatable).")
+flags.DEFINE_string("workdir", None, "Run folder (default: runs/<config name>).")
+flags.DEFINE_multi_string("plugin", [], "Module path or .py file of a user plugin (repeatable).")
+flags.DEFINE_bool("list_plugins", False, "Print the registered plugins by kind and exit.")
+flags.DEFINE_bool("verify", False, "Check that the update rules' gradients agree; no training.")
+
+
+def _list_plugins():
+  from tfgan1 import registry  # pylint: disable=g-import-not-at-top
+  plugin_loader.load_all((), FLAGS.plugin)
+  for kind, reg in registry.ALL.items():
+    print(f"{kind}: {', '.join(reg.keys()) or '(none)'}")
+
+
+def _main(argv):
+  if len(argv) > 1:
+    raise UserError(f"unexpected arguments {argv[1:]}; use --config FILE [--set key=value]")
+  if FLAGS.list_plugins:
+    _list_plugins()
+    return 0
+  if not FLAGS.config:
+    raise UserError("--config: missing; give a YAML file, e.g. --config configs/ring8.yaml")
+  config = config_lib.load(FLAGS.config, FLAGS.set)
+  plugin_loader.load_all(config.plugins, FLAGS.plugin)
+  if FLAGS.verify:
+    from tfgan1 import verify  # pylint: disable=g-import-not-at-top
+    sys.exit(verify.main(config))
+  from tfgan1 import train  # pylint: disable=g-import-not-at-top
+  stem = os.path.splitext(os.path.basename(FLAGS.config))[0]
+  train.train_and_evaluate(config, FLAGS.workdir or os.path.join("runs", stem))
+  return 0
+
+
+def main(argv):
+  try:
+    return _main(argv)
+  except UserError as e:
+    print(f"error: {e}", file=sys.stderr)
+    sys.exit(2)
+  except KeyboardInterrupt:
+    logging.warning("stopped; run the same command again to resume")
+    sys.exit(130)
+
+
+def entry():
+  app.run(main)
+
+
+if __name__ == "__main__":
+  entry()

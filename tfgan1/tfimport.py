@@ -1,0 +1,37 @@
+"""Imports TensorFlow without its start-up chatter on stderr.
+
+TF's C++ layers log through absl before any Python flag can silence them (the
+oneDNN and CUDA-driver notes). A user error must be one line on stderr, so the
+import runs with file descriptor 2 pointed at a temporary file, which is shown
+only when the import fails or the user asked for TF's logs (TF_CPP_MIN_LOG_LEVEL
+set to 0 or 1).
+"""
+import os
+import sys
+import tempfile
+
+
+def tensorflow():
+  """Returns the `tensorflow` module, importing it quietly the first time."""
+  if "tensorflow" in sys.modules:
+    return sys.modules["tensorflow"]
+  level = os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+  if level in ("0", "1"):
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    return tf
+  sys.stderr.flush()
+  saved = os.dup(2)
+  with tempfile.TemporaryFile(mode="w+b") as sink:
+    os.dup2(sink.fileno(), 2)
+    try:
+      import tensorflow as tf  # pylint: disable=g-import-not-at-top
+      import keras  # noqa: F401  pylint: disable=g-import-not-at-top,unused-import
+    except BaseException:
+      os.dup2(saved, 2)
+      sink.seek(0)
+      sys.stderr.write(sink.read().decode(errors="replace"))
+      raise
+    finally:
+      os.dup2(saved, 2)
+      os.close(saved)
+  return tf

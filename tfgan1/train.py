@@ -1,0 +1,134 @@
+"""The run loop: build, resume, train, log, checkpoint, sample, evaluate."""
+import os
+import signal
+
+from absl import logging
+import numpy as np
+
+from tfgan1 import build
+from tfgan1 import checkpoints
+from tfgan1 import config as config_lib
+from tfgan1 import reporting
+from tfgan1 import yamlio
+from tfgan1.ema import GeneratorEMA
+from tfgan1.engine import Trainer
+from tfgan1.errors import UserError
+
+tf = build.tf
+_FIXED_NOISE_SEED_OFFSET = 1_000_003  # fixed-noise grid: apart from the train RNG
+
+
+class Run:
+  """Everything a run holds, built before the workdir is touched."""
+
+  def __init__(self, config):
+    self.config = config
+    built = build.everything(config)
+    self.data, self.noise_fn = built.data, built.noise_fn
+    ema = None
+    if config.ema is not None:
+      ema = GeneratorEMA(built.gan.generator, build.keras, config.ema.decay,
+                         config.ema.start)
+    self.trainer = Trainer(built.gan, config.train, built.optimizers,
+                           built.noise_fn, ema)
+    self.rng = tf.random.Generator.from_seed(config.seed)
+    self.iterator = iter(self.data.dataset(config.train.batch_size, config.seed))
+    self.checkpoint = checkpoints.make(self.trainer, self.rng, self.iterator)
+
+  @property
+  def sampler(self):
+    """The generator used for samples and evaluation: the EMA one when enabled."""
+    t = self.trainer
+    return t.ema.model if t.ema is not None else t.gan.generator
+
+  def samples(self, num, seed):
+    rng = tf.random.Generator.from_seed(seed)
+    out = []
+    for start in range(0, num, 500):
+      z = self.noise_fn(rng, min(500, num - start))
+      out.append(self.sampler(z, training=False).numpy())
+    return np.concatenate(out)
+
+
+def _check_workdir(workdir):
+  if os.path.exists(workdir) and not os.path.isdir(workdir):
+    raise UserError(f"--workdir: {workdir!r} is a file; expected a folder")
+
+
+def _evaluate(run, writer, workdir, step):
+  metrics = {}
+  if hasattr(run.data, "evaluate"):
+    samples = run.samples(run.config.eval.num_samples, run.config.seed + 1)
+    metrics = run.data.evaluate(samples)
+  record = reporting.append_metrics(workdir, step, metrics)
+  reporting.write_scalars(writer, step, {k: float(v) for k, v in metrics.items()}, "eval")
+  logging.info("eval at step %d: %s", step, record)
+  return record
+
+
+def _write_samples(run, writer, workdir, step):
+  if hasattr(run.data, "render"):
+    samples = run.samples(run.config.eval.num_samples if run.data.spec.shape == (2,)
+                          else 64, run.config.seed + _FIXED_NOISE_SEED_OFFSET)
+    reporting.write_picture(writer, workdir, step, run.data.render(samples))
+
+
+def _stop_on_sigterm():
+  """SIGTERM behaves like Ctrl-C: the loop saves a checkpoint before exiting."""
+  def handler(signum, frame):
+    del signum, frame
+    raise KeyboardInterrupt
+  signal.signal(signal.SIGTERM, handler)
+
+
+def _loop(run, manager, writer, workdir):
+  cfg = run.config.train
+  step = int(run.trainer.step.numpy())
+  progress = reporting.Progress(step, cfg.steps)
+  while step < cfg.steps:
+    metrics = run.trainer.train_step(run.iterator, run.rng)
+    step += 1
+    if step % cfg.log_every == 0 or step == cfg.steps:
+      scalars = reporting.to_host(metrics)
+      reporting.write_scalars(writer, step, scalars, "train")
+      logging.info(progress.line(step, scalars))
+    if step % cfg.sample_every == 0:
+      _write_samples(run, writer, workdir, step)
+    if step % cfg.checkpoint_every == 0:
+      manager.save(checkpoint_number=step)
+    if cfg.eval_every and step % cfg.eval_every == 0 and step != cfg.steps:
+      _evaluate(run, writer, workdir, step)
+  return step
+
+
+def train_and_evaluate(config, workdir):
+  """Trains `config` in `workdir`, resuming from its latest checkpoint if any.
+
+  Returns the final evaluation record (also the last line of metrics.jsonl).
+  """
+  _check_workdir(workdir)
+  run = Run(config)
+  latest = checkpoints.latest(workdir)
+  if latest:
+    checkpoints.restore(run.checkpoint, latest)
+    logging.info("resuming from %s at step %d", latest, int(run.trainer.step.numpy()))
+  os.makedirs(workdir, exist_ok=True)
+  with open(os.path.join(workdir, "config.yaml"), "w", encoding="utf-8") as f:
+    f.write(yamlio.dump(config_lib.to_dict(config)))
+  manager = checkpoints.manager(run.checkpoint, workdir, config.train.keep_checkpoints)
+  writer = tf.summary.create_file_writer(workdir)
+  _stop_on_sigterm()
+  try:
+    step = _loop(run, manager, writer, workdir)
+  except KeyboardInterrupt:
+    step = int(run.trainer.step.numpy())
+    logging.warning("interrupted at step %d: saving a checkpoint to resume from", step)
+    manager.save(checkpoint_number=step)
+    writer.flush()
+    raise
+  if not (manager.latest_checkpoint or "").endswith(f"-{step}"):
+    manager.save(checkpoint_number=step)
+  _write_samples(run, writer, workdir, step)
+  record = _evaluate(run, writer, workdir, step)
+  writer.flush()
+  return record

@@ -1,0 +1,48 @@
+"""YAML reading with floats as people write them (`2e-4`), and scalar parsing for --set."""
+import re
+
+import yaml
+
+from tfgan1.errors import UserError
+
+
+class _Loader(yaml.SafeLoader):
+  """PyYAML follows YAML 1.1, where `2e-4` is a string; users mean a float."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+                   |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+                   |\.[0-9_]+(?:[eE][-+][0-9]+)?
+                   |[-+]?\.(?:inf|Inf|INF)
+                   |\.(?:nan|NaN|NAN))$""", re.X),
+    list("-+0123456789."))
+
+
+def load_file(path):
+  """Parses a YAML file into Python objects; a bad file is a one-line UserError."""
+  try:
+    with open(path, encoding="utf-8") as f:
+      return yaml.load(f, Loader=_Loader)
+  except FileNotFoundError:
+    raise UserError(f"--config: file {path!r} does not exist") from None
+  except IsADirectoryError:
+    raise UserError(f"--config: {path!r} is a directory, not a YAML file") from None
+  except yaml.YAMLError as e:
+    mark = getattr(e, "problem_mark", None)
+    where = f" at line {mark.line + 1}" if mark else ""
+    problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+    raise UserError(f"--config: {path!r} is not valid YAML{where}: {problem}") from None
+
+
+def parse_scalar(text):
+  """Parses one --set value the way YAML would parse it in a file."""
+  try:
+    return yaml.load(text, Loader=_Loader)
+  except yaml.YAMLError:
+    return text
+
+
+def dump(data):
+  return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
