@@ -80,17 +80,21 @@ def gan(config, spec):
   return GAN(generator, discriminator, family(config), penalties(config))
 
 
+def _optimizer_classes():
+  skip = {"Optimizer", "LossScaleOptimizer", "MultiOptimizer"}  # wrappers, not rules
+  return {n.lower(): c for n, c in vars(keras.optimizers).items()
+          if inspect.isclass(c) and issubclass(c, keras.optimizers.Optimizer)
+          and n not in skip}
+
+
 def optimizer(spec, field):
-  try:
-    return keras.optimizers.get({"class_name": spec.name, "config": {
-        "learning_rate": spec.learning_rate, **dict(spec.kwargs)}})
-  except (ValueError, TypeError) as e:
-    known = sorted(n.lower() for n, c in vars(keras.optimizers).items()
-                   if inspect.isclass(c) and issubclass(c, keras.optimizers.Optimizer)
-                   and c is not keras.optimizers.Optimizer)
-    raise UserError(f"{field}: {spec.name!r} with {dict(spec.kwargs)} is not "
-                    f"allowed ({str(e).splitlines()[0]}); optimizers: "
-                    f"{', '.join(known)}") from None
+  """A Keras optimizer from `{name, learning_rate, **kwargs}`."""
+  classes = _optimizer_classes()
+  if spec.name.lower() not in classes:
+    raise UserError(f"{field}.name: {spec.name!r} is not allowed; choose one of: "
+                    f"{', '.join(sorted(classes))}")
+  return construct(field, spec.name, classes[spec.name.lower()], (),
+                   {"learning_rate": spec.learning_rate, **dict(spec.kwargs)})
 
 
 def optimizers(config):
@@ -118,6 +122,11 @@ class Built:
 
 
 def everything(config):
-  """All live parts of a run, built and checked before any file is written."""
+  """All live parts of a run, built and checked before any file is written.
+
+  Keras' weight initialisers draw from the global seed: set it so `seed` fixes
+  the initial weights too.
+  """
+  keras.utils.set_random_seed(config.seed)
   data = dataset(config)
   return Built(data, gan(config, data.spec), optimizers(config), noise_fn(config))

@@ -4,7 +4,9 @@ The averaged copy is used for sampling, evaluation and export. Before `start`
 the copy simply tracks the generator; BatchNorm statistics are copied, not
 averaged, since they already are running means.
 """
-import tensorflow as tf
+from tfgan1 import tfimport
+
+tf = tfimport.tensorflow()
 
 
 class GeneratorEMA:

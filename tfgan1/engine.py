@@ -11,7 +11,9 @@ returns a flat dict of scalar tensors that the loop fetches only when it logs.
 Reading data and drawing noise happen outside that boundary (in a thin outer
 `tf.function`), since iterators and stateful RNG cannot be XLA-compiled.
 """
-import tensorflow as tf
+from tfgan1 import tfimport
+
+tf = tfimport.tensorflow()
 
 from tfgan1 import losses
 
@@ -42,6 +44,11 @@ class Trainer:
     else:
       optimizers["d"].build(self.d_vars)
       optimizers["g"].build(self.g_vars)
+    # Layers with per-update state (spectral norm's power iteration) refresh it
+    # once per D update, so every D call within a step is the same function.
+    self._d_hooks = [layer.tfgan1_after_update
+                     for layer in gan.discriminator._flatten_layers(include_self=False)  # pylint: disable=protected-access
+                     if hasattr(layer, "tfgan1_after_update")]
     rule = {"one_step": self._one_step, "simultaneous": self._simultaneous,
             "alternating": self._alternating}[train_cfg.rule]
     self._update = tf.function(rule, jit_compile=train_cfg.jit_compile)
@@ -62,6 +69,8 @@ class Trainer:
     return self._update(reals, zs, seed)
 
   def _after_d_update(self):
+    for hook in self._d_hooks:
+      hook()
     hook = getattr(self.gan.family, "after_discriminator_update", None)
     if hook is not None:
       hook(self.gan.discriminator)

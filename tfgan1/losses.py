@@ -14,7 +14,9 @@ so D's gradients through it cancel too; the stateless form stops them outright.
 import dataclasses
 from typing import Any, List
 
-import tensorflow as tf
+from tfgan1 import tfimport
+
+tf = tfimport.tensorflow()
 
 
 @dataclasses.dataclass

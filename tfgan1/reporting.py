@@ -8,7 +8,9 @@ import time
 
 from absl import logging
 import numpy as np
-import tensorflow as tf
+from tfgan1 import tfimport
+
+tf = tfimport.tensorflow()
 
 
 class Progress:

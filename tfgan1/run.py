@@ -3,6 +3,7 @@
 Parses flags, loads the config, calls `train_and_evaluate(config, workdir)`.
 Bad input of any kind ends with one line on stderr and exit code 2.
 """
+import dataclasses
 import os
 import sys
 
@@ -40,6 +41,9 @@ def _main(argv):
     raise UserError("--config: missing; give a YAML file, e.g. --config configs/ring8.yaml")
   config = config_lib.load(FLAGS.config, FLAGS.set)
   plugin_loader.load_all(config.plugins, FLAGS.plugin)
+  # The saved config.yaml lists --plugin files too, so tools and resumes find them.
+  extra = tuple(os.path.abspath(p) if p.endswith(".py") else p for p in FLAGS.plugin)
+  config = dataclasses.replace(config, plugins=tuple(dict.fromkeys(config.plugins + extra)))
   if FLAGS.verify:
     from tfgan1 import verify  # pylint: disable=g-import-not-at-top
     sys.exit(verify.main(config))

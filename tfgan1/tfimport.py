@@ -19,6 +19,14 @@ def tensorflow():
   if level in ("0", "1"):
     import tensorflow as tf  # pylint: disable=g-import-not-at-top
     return tf
+  tf = _import_quietly()
+  # TF's Python-side notes (checkpoint sharding times, unrestored values of a
+  # checkpoint we already reported as bad) are not for the user's console.
+  tf.get_logger().setLevel("ERROR")
+  return tf
+
+
+def _import_quietly():
   sys.stderr.flush()
   saved = os.dup(2)
   with tempfile.TemporaryFile(mode="w+b") as sink:

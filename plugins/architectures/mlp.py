@@ -50,12 +50,21 @@ class MLP:
 
   @staticmethod
   def discriminator(keras, spec, hidden=(200, 200, 200), activation="relu",
-                    norm="none", dropout=0.0):
+                    norm="none", dropout=0.0, pack=1):
+    """`pack` > 1 is PacGAN packing: D judges `pack` samples at once, which
+    penalises mode collapse; the batch size must be divisible by `pack`."""
     _check_units("discriminator", hidden)
     _activation("discriminator", activation)
     _norm("discriminator", norm)
+    if isinstance(pack, bool) or not isinstance(pack, int) or pack < 1:
+      raise UserError(f"discriminator.pack: {pack!r} is not allowed; "
+                      "expected an integer >= 1")
     inputs = keras.Input(spec.shape)
     x = keras.layers.Flatten()(inputs)
+    if pack > 1:
+      ops = getattr(keras, "ops", None) or keras.backend  # Keras 3 or tf_keras
+      width = pack * math.prod(spec.shape)
+      x = keras.layers.Lambda(lambda t: ops.reshape(t, (-1, width)), name="pack")(x)
     for units in hidden:
       x = _hidden_block(keras, x, units, activation, norm)
       if dropout:  # breaks one-step compatibility: `--verify` reports it

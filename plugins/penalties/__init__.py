@@ -1,1 +1,6 @@
-"""Built-in penalties plugins: importing this package registers them."""
+"""Built-in penalties plugins: importing this package registers them.
+
+Keys: gradient_penalty, dragan (gradient_norm.py); r1, r2 (zero_centered.py).
+"""
+from tfgan1.plugins.penalties import gradient_norm
+from tfgan1.plugins.penalties import zero_centered

@@ -1,0 +1,103 @@
+"""Image datasets from TensorFlow Datasets (`pip install tensorflow-datasets`).
+
+The dataset's `image` feature is used; labels are dropped. The builder is made
+when the plugin is built (an unknown name fails there, before training); the
+data is downloaded and prepared on first use, then decoded into memory like the
+other image datasets (see `image_folder.py`), so keep to sets that fit in RAM
+(CIFAR-10, CelebA at 64x64, ...).
+"""
+import functools
+
+import numpy as np
+import tensorflow as tf
+
+from tfgan1 import DATASETS, UserError
+from tfgan1.plugins.datasets.image_folder import (array_dataset, parse_size,
+                                                  resize_center_crop)
+from tfgan1.spec import DataSpec
+from tfgan1.viz import image_grid
+
+
+def _first_line(error):
+  text = str(error).strip()
+  name = type(error).__name__
+  return f"{name}: {text.splitlines()[0]}" if text else name
+
+
+def _import_tfds():
+  try:
+    import tensorflow_datasets  # pylint: disable=g-import-not-at-top
+  except ImportError:
+    raise UserError("data.name: the 'tfds' dataset needs tensorflow_datasets, "
+                    "which is not installed; pip install tensorflow-datasets") from None
+  return tensorflow_datasets
+
+
+def _check_str(field, value, optional=False):
+  if (value is None and optional) or (isinstance(value, str) and value):
+    return value
+  raise UserError(f"{field}: {value!r} is not allowed; expected a non-empty string"
+                  + (" or null" if optional else ""))
+
+
+def _image_shape(name, builder, size):
+  """(H, W, C) of the image feature after resizing to `size`, if given."""
+  features = builder.info.features
+  if "image" not in features:
+    raise UserError(f"data.name: {name!r} has no 'image' feature; its features: "
+                    f"{', '.join(sorted(features))}")
+  height, width, channels = tuple(features["image"].shape)
+  if channels not in (1, 3):
+    raise UserError(f"data.name: {name!r} has images with {channels} channels; "
+                    "this plugin takes 1 or 3")
+  if size is None and (height is None or width is None):
+    raise UserError(f"data.size: null is not allowed for {name!r}, whose images "
+                    "vary in size; set data.size to an int or [height, width]")
+  return (*(size or (height, width)), channels)
+
+
+@DATASETS.register("tfds")
+class TFDS:
+  """The images of TFDS dataset `name` (e.g. cifar10), split `split`.
+
+  `data_dir` is where TFDS keeps its files (null: its default,
+  ~/tensorflow_datasets); `size` resizes and center-crops every image.
+  """
+
+  def __init__(self, name, split="train", data_dir=None, size=None):
+    self.name = _check_str("data.name", name)
+    self.split = _check_str("data.split", split)
+    self.data_dir = _check_str("data.data_dir", data_dir, optional=True)
+    self.size = parse_size(size)
+    tfds = _import_tfds()
+    try:
+      self._builder = tfds.builder(name, data_dir=data_dir)
+    except Exception as e:  # DatasetNotFoundError and kin; their module moves
+      raise UserError(f"data.name: cannot make the TFDS builder {name!r} "
+                      f"({_first_line(e)}); see "
+                      "https://www.tensorflow.org/datasets/catalog") from None
+    self.spec = DataSpec(shape=_image_shape(name, self._builder, self.size))
+
+  @functools.cached_property
+  def images(self):
+    """uint8 [N, H, W, C]: the split, downloaded if needed and decoded."""
+    self._builder.download_and_prepare()
+    try:
+      ds = self._builder.as_dataset(split=self.split, shuffle_files=False)
+    except (ValueError, KeyError) as e:
+      raise UserError(f"data.split: {self.split!r} is not allowed for {self.name!r} "
+                      f"({_first_line(e)}); splits: "
+                      f"{', '.join(sorted(self._builder.info.splits))}") from None
+    size = self.size
+    ds = ds.map(lambda ex: resize_center_crop(ex["image"], size) if size else ex["image"],
+                num_parallel_calls=tf.data.AUTOTUNE)
+    batches = list(ds.batch(1024).as_numpy_iterator())
+    if not batches:
+      raise UserError(f"data.split: {self.split!r} of {self.name!r} is empty")
+    return np.concatenate(batches)
+
+  def dataset(self, batch_size, seed):
+    return array_dataset(self.images, batch_size, seed)
+
+  def render(self, samples):
+    return image_grid(samples)

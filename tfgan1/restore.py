@@ -1,0 +1,47 @@
+"""Rebuilds a finished (or running) run's generator from its workdir, for tools."""
+import os
+
+from tfgan1 import checkpoints
+from tfgan1 import config as config_lib
+from tfgan1 import plugin_loader
+from tfgan1.errors import UserError
+
+
+def load_config(workdir):
+  path = os.path.join(workdir, "config.yaml")
+  if not os.path.isfile(path):
+    raise UserError(f"--workdir: {workdir!r} holds no config.yaml; "
+                    "expected the folder of a tfgan1 run")
+  return config_lib.load(path)
+
+
+def load_sampler(workdir):
+  """(config, dataset plugin, generator) with the latest checkpoint's weights.
+
+  The generator is the EMA one when the run kept an EMA.
+  """
+  config = load_config(workdir)
+  plugin_loader.load_all(config.plugins)
+  from tfgan1 import build  # pylint: disable=g-import-not-at-top  (imports TF)
+  tf = build.tf
+  build.keras.utils.set_random_seed(config.seed)
+  data = build.dataset(config)
+  generator, _ = build.models(config, data.spec)
+  latest = checkpoints.latest(workdir)
+  if latest is None:
+    raise UserError(f"--workdir: {workdir!r} has no checkpoint yet in "
+                    f"{os.path.join(workdir, checkpoints.SUBDIR)!r}")
+  key = "ema_generator" if config.ema is not None else "generator"
+  checkpoints.restore(tf.train.Checkpoint(**{key: generator}), latest, partial=True)
+  return config, data, generator
+
+
+def sample(config, generator, num, seed):
+  """`num` samples [num, *shape] as float32 numpy, in the data's coordinates."""
+  from tfgan1 import build  # pylint: disable=g-import-not-at-top
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  rng = build.tf.random.Generator.from_seed(seed)
+  noise = build.noise_fn(config)
+  chunks = [generator(noise(rng, min(500, num - i)), training=False).numpy()
+            for i in range(0, num, 500)]
+  return np.concatenate(chunks).astype(np.float32)
