@@ -200,3 +200,43 @@ def test_verify_cli(tmp_path):
   assert bad.returncode == 1
   result = json.loads(bad.stdout)
   assert not result["ok"] and "dropout" in result["likely_cause"]
+
+
+def _free_port():
+  import socket
+  with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    return s.getsockname()[1]
+
+
+def test_tensorboard_server_shows_the_run(short_run):
+  """The real TensorBoard server, on localhost, serves the run's scalars."""
+  import urllib.parse
+  import urllib.request
+  workdir, _ = short_run
+  port = _free_port()
+  server = subprocess.Popen(
+      [sys.executable, "-m", "tensorboard.main", "--logdir", str(workdir.parent),
+       "--host", "127.0.0.1", "--port", str(port)],
+      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  base = f"http://127.0.0.1:{port}"
+  try:
+    deadline, tags = time.time() + 90, {}
+    while time.time() < deadline:
+      try:
+        with urllib.request.urlopen(f"{base}/data/plugin/scalars/tags", timeout=5) as r:
+          tags = json.load(r)
+        if "train/loss_d" in tags.get(workdir.name, {}):
+          break
+      except OSError:
+        pass
+      time.sleep(0.5)
+    assert TRAIN_TAGS <= set(tags[workdir.name]), tags
+    query = urllib.parse.urlencode({"run": workdir.name, "tag": "train/loss_d"})
+    with urllib.request.urlopen(f"{base}/data/plugin/scalars/scalars?{query}", timeout=10) as r:
+      points = json.load(r)
+    assert [p[1] for p in points] == [20, 40, 60]
+    assert all(math.isfinite(p[2]) for p in points)
+  finally:
+    server.terminate()
+    server.wait(timeout=30)

@@ -65,6 +65,8 @@ BAD = [
     (["--config", "does/not/exist.yaml"], "", "--config: file 'does/not/exist.yaml' does not exist"),
     ([], "train: [unclosed", "is not valid YAML"),
     ([], "- a\n- b\n", "must hold a mapping of keys, got a list"),
+    ([], GOOD.replace("loss: {name: hinge}", "loss: {name: hinge, name: minimax}"),
+     "key 'name' appears twice in one mapping (line 4); keep one"),
     (["--set", "trian.steps=3"], None, "trian: unknown key; did you mean 'train'?"),
     (["--set", "train.stpes=3"], None, "train.stpes: unknown key; did you mean 'steps'?"),
     (["--set", "train.steps=0"], None, "train.steps: 0 is not allowed; must be >= 1"),

@@ -242,15 +242,15 @@ def test_image_folder_errors(tmp_path):
 def test_tfds_missing_package_is_a_user_error(monkeypatch):
   # None in sys.modules makes the import fail, installed or not.
   monkeypatch.setitem(sys.modules, "tensorflow_datasets", None)
-  _user_error(lambda: _make("tfds", name="cifar10"),
+  _user_error(lambda: _make("tfds", dataset="cifar10"),
               "tensorflow_datasets", "pip install tensorflow-datasets")
 
 
 @pytest.mark.parametrize("kwargs,message", [
-    ({"name": ""}, "data.name: '' is not allowed; expected a non-empty string"),
-    ({"name": "cifar10", "split": 3}, "data.split: 3 is not allowed"),
-    ({"name": "cifar10", "data_dir": ""}, "data.data_dir: '' is not allowed"),
-    ({"name": "cifar10", "size": "big"}, "data.size: 'big' is not allowed"),
+    ({"dataset": ""}, "data.dataset: '' is not allowed; expected a non-empty string"),
+    ({"dataset": "cifar10", "split": 3}, "data.split: 3 is not allowed"),
+    ({"dataset": "cifar10", "data_dir": ""}, "data.data_dir: '' is not allowed"),
+    ({"dataset": "cifar10", "size": "big"}, "data.size: 'big' is not allowed"),
 ])
 def test_tfds_checks_values_before_importing(kwargs, message, monkeypatch):
   monkeypatch.setitem(sys.modules, "tensorflow_datasets", None)  # the import would fail
@@ -289,18 +289,18 @@ def _fake_tfds(monkeypatch, builder):
 def test_tfds_pipeline_against_a_fake_tfds(monkeypatch):
   images = np.stack([np.full((6, 6, 3), v, np.uint8) for v in (0, 100, 255)])
   _fake_tfds(monkeypatch, _FakeBuilder(images, (6, 6, 3)))
-  data = _make("tfds", name="fake")
+  data = _make("tfds", dataset="fake")
   assert data.spec.shape == (6, 6, 3)
   np.testing.assert_array_equal(data.images, images)
   batch = next(iter(data.dataset(3, seed=0))).numpy()
   np.testing.assert_allclose(sorted(batch[:, 0, 0, 0]), [-1.0, 100 / 127.5 - 1, 1.0],
                              atol=1e-6)
-  assert _make("tfds", name="fake", size=4).images.shape == (3, 4, 4, 3)
-  _user_error(lambda: _make("tfds", name="other"),
-              "data.name: cannot make the TFDS builder 'other'", "not found")
-  _user_error(lambda: _make("tfds", name="fake", split="valid").images,
+  assert _make("tfds", dataset="fake", size=4).images.shape == (3, 4, 4, 3)
+  _user_error(lambda: _make("tfds", dataset="other"),
+              "data.dataset: cannot make the TFDS builder 'other'", "not found")
+  _user_error(lambda: _make("tfds", dataset="fake", split="valid").images,
               "data.split: 'valid' is not allowed for 'fake'", "splits: test, train")
   # Images of varying size (TFDS shape None) need `size`.
   _fake_tfds(monkeypatch, _FakeBuilder(np.zeros((3, 5, 5, 3), np.uint8), (None, None, 3)))
-  _user_error(lambda: _make("tfds", name="fake"), "data.size: null is not allowed")
-  assert _make("tfds", name="fake", size=[2, 3]).spec.shape == (2, 3, 3)
+  _user_error(lambda: _make("tfds", dataset="fake"), "data.size: null is not allowed")
+  assert _make("tfds", dataset="fake", size=[2, 3]).spec.shape == (2, 3, 3)

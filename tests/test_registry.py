@@ -122,3 +122,13 @@ def test_list_plugins_cli(cli):
   assert set(lines) == set(registry.ALL)
   assert "hinge" in lines["losses"].split(", ")
   assert lines["datasets"].split(", ") == sorted(lines["datasets"].split(", "))
+
+
+def test_plugins_install_under_the_tfgan1_namespace(tmp_path):
+  """Installed, `plugins/` is `tfgan1.plugins`, never a top-level `plugins` module."""
+  code = ("import importlib.util as u, tfgan1.plugins.losses as l\n"
+          "print(u.find_spec('plugins') is None, l.__name__)")
+  out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       check=False, cwd=tmp_path)
+  assert out.returncode == 0, out.stderr
+  assert out.stdout.split() == ["True", "tfgan1.plugins.losses"]

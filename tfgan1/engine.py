@@ -97,11 +97,16 @@ class Trainer:
 
   def _one_step(self, reals, zs, seed):
     d_grads, g_grads, metrics = self.one_step_gradients(reals[0], zs[0], seed)
-    if "shared" in self.optimizers:
-      self._apply("shared", d_grads + g_grads, self.d_vars + self.g_vars)
-    else:
-      self._apply("d", d_grads, self.d_vars)
-      self._apply("g", g_grads, self.g_vars)
+    # No weight may change before every gradient is computed. The stateless G
+    # term reads D's weights on a path that D's own gradients never touch, so
+    # without this fence graph scheduling may run that read after D's update
+    # (seen: a few G gradient entries computed from updated D weights).
+    with tf.control_dependencies(d_grads + g_grads):
+      if "shared" in self.optimizers:
+        self._apply("shared", d_grads + g_grads, self.d_vars + self.g_vars)
+      else:
+        self._apply("d", d_grads, self.d_vars)
+        self._apply("g", g_grads, self.g_vars)
     self._after_d_update()
     metrics.update(grad_norm_d=_norm(d_grads), grad_norm_g=_norm(g_grads))
     return self._finish(metrics)
@@ -118,8 +123,9 @@ class Trainer:
 
   def _simultaneous(self, reals, zs, seed):
     d_grads, g_grads, metrics = self.simultaneous_gradients(reals[0], zs[0], seed)
-    self._apply("d", d_grads, self.d_vars)
-    self._apply("g", g_grads, self.g_vars)
+    with tf.control_dependencies(d_grads + g_grads):  # as in _one_step
+      self._apply("d", d_grads, self.d_vars)
+      self._apply("g", g_grads, self.g_vars)
     self._after_d_update()
     metrics.update(grad_norm_d=_norm(d_grads), grad_norm_g=_norm(g_grads))
     return self._finish(metrics)

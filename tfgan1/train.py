@@ -50,6 +50,17 @@ class Run:
     return np.concatenate(out)
 
 
+def _warn_lambda_with_adaptive_optimizer(config):
+  """lambda is a learning-rate ratio only for plain SGD: say so once."""
+  shared = not config_lib.separate_optimizers(config)
+  if shared and config.train.lambda_ != 1.0 and config.optimizer.name.lower() != "sgd":
+    logging.warning(
+        "train.lambda=%g with one shared adaptive optimizer (%s) barely changes G's "
+        "step: %s divides by the gradient's running scale. For TTUR give D and G "
+        "their own learning rates (d_optimizer / g_optimizer), or use optimizer.name: sgd.",
+        config.train.lambda_, config.optimizer.name, config.optimizer.name)
+
+
 def _check_workdir(workdir):
   if os.path.exists(workdir) and not os.path.isdir(workdir):
     raise UserError(f"--workdir: {workdir!r} is a file; expected a folder")
@@ -107,6 +118,7 @@ def train_and_evaluate(config, workdir):
   Returns the final evaluation record (also the last line of metrics.jsonl).
   """
   _check_workdir(workdir)
+  _warn_lambda_with_adaptive_optimizer(config)
   run = Run(config)
   latest = checkpoints.latest(workdir)
   if latest:

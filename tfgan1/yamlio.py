@@ -7,7 +7,22 @@ from tfgan1.errors import UserError
 
 
 class _Loader(yaml.SafeLoader):
-  """PyYAML follows YAML 1.1, where `2e-4` is a string; users mean a float."""
+  """PyYAML follows YAML 1.1, where `2e-4` is a string; users mean a float.
+
+  It also keeps the last of two equal keys silently (`{name: tfds, name: x}`);
+  here a repeated key is an error.
+  """
+
+  def construct_mapping(self, node, deep=False):
+    seen = set()
+    for key_node, _ in node.value:
+      key = self.construct_object(key_node, deep=deep)
+      if key in seen:
+        mark = key_node.start_mark
+        raise UserError(f"key {key!r} appears twice in one mapping "
+                        f"(line {mark.line + 1}); keep one")
+      seen.add(key)
+    return super().construct_mapping(node, deep=deep)
 
 
 _Loader.add_implicit_resolver(
@@ -25,6 +40,8 @@ def load_file(path):
   try:
     with open(path, encoding="utf-8") as f:
       return yaml.load(f, Loader=_Loader)
+  except UserError as e:
+    raise UserError(f"--config: {path!r}: {e}") from None
   except FileNotFoundError:
     raise UserError(f"--config: file {path!r} does not exist") from None
   except IsADirectoryError:
@@ -40,6 +57,8 @@ def parse_scalar(text):
   """Parses one --set value the way YAML would parse it in a file."""
   try:
     return yaml.load(text, Loader=_Loader)
+  except UserError as e:
+    raise UserError(f"--set: {text!r}: {e}") from None
   except yaml.YAMLError:
     return text
 

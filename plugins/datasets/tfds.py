@@ -44,11 +44,11 @@ def _image_shape(name, builder, size):
   """(H, W, C) of the image feature after resizing to `size`, if given."""
   features = builder.info.features
   if "image" not in features:
-    raise UserError(f"data.name: {name!r} has no 'image' feature; its features: "
+    raise UserError(f"data.dataset: {name!r} has no 'image' feature; its features: "
                     f"{', '.join(sorted(features))}")
   height, width, channels = tuple(features["image"].shape)
   if channels not in (1, 3):
-    raise UserError(f"data.name: {name!r} has images with {channels} channels; "
+    raise UserError(f"data.dataset: {name!r} has images with {channels} channels; "
                     "this plugin takes 1 or 3")
   if size is None and (height is None or width is None):
     raise UserError(f"data.size: null is not allowed for {name!r}, whose images "
@@ -58,25 +58,28 @@ def _image_shape(name, builder, size):
 
 @DATASETS.register("tfds")
 class TFDS:
-  """The images of TFDS dataset `name` (e.g. cifar10), split `split`.
+  """The images of TFDS dataset `dataset` (e.g. cifar10), split `split`.
+
+  The argument is `dataset`, not `name`: `name` picks the plugin in the config
+  (`data: {name: tfds, dataset: cifar10}`).
 
   `data_dir` is where TFDS keeps its files (null: its default,
   ~/tensorflow_datasets); `size` resizes and center-crops every image.
   """
 
-  def __init__(self, name, split="train", data_dir=None, size=None):
-    self.name = _check_str("data.name", name)
+  def __init__(self, dataset, split="train", data_dir=None, size=None):
+    self.tfds_name = _check_str("data.dataset", dataset)
     self.split = _check_str("data.split", split)
     self.data_dir = _check_str("data.data_dir", data_dir, optional=True)
     self.size = parse_size(size)
     tfds = _import_tfds()
     try:
-      self._builder = tfds.builder(name, data_dir=data_dir)
+      self._builder = tfds.builder(dataset, data_dir=data_dir)
     except Exception as e:  # DatasetNotFoundError and kin; their module moves
-      raise UserError(f"data.name: cannot make the TFDS builder {name!r} "
+      raise UserError(f"data.dataset: cannot make the TFDS builder {dataset!r} "
                       f"({_first_line(e)}); see "
                       "https://www.tensorflow.org/datasets/catalog") from None
-    self.spec = DataSpec(shape=_image_shape(name, self._builder, self.size))
+    self.spec = DataSpec(shape=_image_shape(dataset, self._builder, self.size))
 
   @functools.cached_property
   def images(self):
@@ -85,7 +88,7 @@ class TFDS:
     try:
       ds = self._builder.as_dataset(split=self.split, shuffle_files=False)
     except (ValueError, KeyError) as e:
-      raise UserError(f"data.split: {self.split!r} is not allowed for {self.name!r} "
+      raise UserError(f"data.split: {self.split!r} is not allowed for {self.tfds_name!r} "
                       f"({_first_line(e)}); splits: "
                       f"{', '.join(sorted(self._builder.info.splits))}") from None
     size = self.size
@@ -93,7 +96,7 @@ class TFDS:
                 num_parallel_calls=tf.data.AUTOTUNE)
     batches = list(ds.batch(1024).as_numpy_iterator())
     if not batches:
-      raise UserError(f"data.split: {self.split!r} of {self.name!r} is empty")
+      raise UserError(f"data.split: {self.split!r} of {self.tfds_name!r} is empty")
     return np.concatenate(batches)
 
   def dataset(self, batch_size, seed):
