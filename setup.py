@@ -23,7 +23,7 @@ setuptools.setup(
         "tensorboard",
         "numpy",
     ],
-    extras_require={"test": ["pytest>=7", "pytest-xdist"],
+    extras_require={"test": ["pytest>=7"],
                     "tfds": ["tensorflow-datasets"]},
     entry_points={
         "tfgan1.plugins": [f"{p} = tfgan1.plugins.{p}" for p in _PLUGIN_PACKAGES],

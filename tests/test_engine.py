@@ -113,3 +113,27 @@ def test_compiled_update_uses_pre_update_weights(plugins_loaded, form):
       live = np.abs(g.numpy()) > 1e-4
       np.testing.assert_allclose((v.numpy() - b)[live], -1e-3 * np.sign(g.numpy()[live]),
                                  rtol=5e-2)
+
+
+def test_lazy_penalty_every_k_steps_at_k_times_the_weight(plugins_loaded):
+  """`every: 2` applies the penalty on even steps only, at twice its weight."""
+  from tfgan1 import build
+  tf = build.tf
+  lazy, eager, plain = (_run([f"penalties=[{p}]"]) if p else _run([])
+                        for p in ("{name: r1, weight: 3.0, every: 2}",
+                                  "{name: r1, weight: 6.0}", None))
+  for run in (lazy, eager):
+    run.trainer.gan.discriminator.set_weights(plain.trainer.gan.discriminator.get_weights())
+    run.trainer.gan.generator.set_weights(plain.trainer.gan.generator.get_weights())
+  real = next(plain.iterator)
+  z = tf.random.stateless_normal([16, 4], seed=[5, 6])
+  seed = tf.constant([1, 1], tf.int32)
+
+  def d_grads(run):
+    return [g.numpy() for g in run.trainer.one_step_gradients(real, z, seed)[0]]
+
+  lazy.trainer.step.assign(4)  # divisible by 2: weight 3 x 2 = 6
+  _assert_same(d_grads(lazy), d_grads(eager), 1e-6)
+  lazy.trainer.step.assign(5)  # skipped: like no penalty
+  _assert_same(d_grads(lazy), d_grads(plain), 1e-6)
+  assert max(np.abs(a - b).max() for a, b in zip(d_grads(eager), d_grads(plain))) > 1e-4

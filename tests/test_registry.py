@@ -1,6 +1,5 @@
 """The registry, plugin discovery, and the core's independence from plugins."""
 import ast
-import pathlib
 import subprocess
 import sys
 

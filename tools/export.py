@@ -17,12 +17,11 @@ uniform in [-1, 1]) and returns
 The same function is also the module's `generate` method.
 """
 import os
-import sys
 
 from absl import app
 from absl import flags
 
-from tfgan1.errors import UserError
+from tfgan1.errors import UserError, run_tool
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Run folder (holds config.yaml and checkpoints/).")
@@ -80,12 +79,7 @@ def _main():
 
 
 def main(argv):
-  del argv
-  try:
-    _main()
-  except UserError as e:
-    print(f"error: {e}", file=sys.stderr)
-    sys.exit(2)
+  run_tool(_main, argv)
 
 
 if __name__ == "__main__":

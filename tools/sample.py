@@ -9,12 +9,11 @@ scatter plot for the toy sets, a grid for images). The EMA generator is used
 when the run kept one.
 """
 import os
-import sys
 
 from absl import app
 from absl import flags
 
-from tfgan1.errors import UserError
+from tfgan1.errors import UserError, run_tool
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Run folder (holds config.yaml and checkpoints/).")
@@ -46,12 +45,7 @@ def _main():
 
 
 def main(argv):
-  del argv
-  try:
-    _main()
-  except UserError as e:
-    print(f"error: {e}", file=sys.stderr)
-    sys.exit(2)
+  run_tool(_main, argv)
 
 
 if __name__ == "__main__":

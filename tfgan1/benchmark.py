@@ -1,0 +1,49 @@
+"""Timing helpers shared by the benchmark tools (tools/bench_*.py).
+
+Rates are compared inside one process with interleaved rounds, so every variant
+sees the same machine load; absolute numbers across runs mean little on shared
+machines.
+"""
+import statistics
+import time
+
+from tfgan1.errors import UserError
+
+
+def build_run(config_path, overrides):
+  """A `train.Run` from a YAML file and `--set` strings, as `tfgan1.run` builds it."""
+  from tfgan1 import config as config_lib  # pylint: disable=g-import-not-at-top
+  from tfgan1 import plugin_loader  # pylint: disable=g-import-not-at-top
+  if not config_path:
+    raise UserError("--config: missing; give a YAML file, e.g. --config configs/mnist_dcgan.yaml")
+  config = config_lib.load(config_path, overrides)
+  plugin_loader.load_all(config.plugins)
+  from tfgan1 import train  # pylint: disable=g-import-not-at-top  (imports TF)
+  return train.Run(config)
+
+
+def time_steps(run, iterator, steps):
+  """Steps per second over `steps` train steps (waits for the last one)."""
+  start = time.perf_counter()
+  metrics = None
+  for _ in range(steps):
+    metrics = run.trainer.train_step(iterator, run.rng)
+  {k: float(v) for k, v in metrics.items()}  # pylint: disable=expression-not-assigned
+  return steps / (time.perf_counter() - start)
+
+
+def summary(rates):
+  return (f"median {statistics.median(rates):.2f} steps/s "
+          f"(min {min(rates):.2f}, max {max(rates):.2f})  "
+          f"[{', '.join(f'{r:.2f}' for r in rates)}]")
+
+
+def check_positive(**values):
+  for name, value in values.items():
+    if value < 1:
+      raise UserError(f"--{name}: {value} is not allowed; must be >= 1")
+
+
+def tensorflow():
+  from tfgan1 import tfimport  # pylint: disable=g-import-not-at-top
+  return tfimport.tensorflow()

@@ -1,0 +1,59 @@
+"""Steps per second of each update rule on one config, interleaved in one process.
+
+    python tools/bench_rules.py --config configs/mnist_dcgan.yaml --steps 30 --rounds 5
+
+Builds one run per rule variant (same seed, same data), then times rounds of
+`--steps` train steps, cycling through the variants each round so all of them
+see the same machine load. Variants: one_step (stateless form), one_step
+(classic form), simultaneous, alternating 1:1. One step of each updates D once
+and G once. Prints median and min/max steps/s and each rate relative to the
+alternating rule.
+"""
+import statistics
+
+from absl import app
+from absl import flags
+
+from tfgan1 import benchmark
+from tfgan1.errors import run_tool
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("config", None, "YAML run config.")
+flags.DEFINE_multi_string("set", [], "Override a config key: a.b=value (repeatable).")
+flags.DEFINE_integer("steps", 30, "Train steps per timed round.")
+flags.DEFINE_integer("rounds", 5, "Timed rounds per variant.")
+flags.DEFINE_integer("warmup", 5, "Untimed steps per variant first (tracing).")
+
+VARIANTS = {
+    "one_step/stateless": ["train.rule=one_step", "train.one_step_form=stateless"],
+    "one_step/classic": ["train.rule=one_step", "train.one_step_form=classic"],
+    "simultaneous": ["train.rule=simultaneous"],
+    "alternating 1:1": ["train.rule=alternating", "train.n_d=1", "train.n_g=1"],
+}
+
+
+def _main():
+  benchmark.check_positive(steps=FLAGS.steps, rounds=FLAGS.rounds)
+  runs = {name: benchmark.build_run(FLAGS.config, FLAGS.set + extra)
+          for name, extra in VARIANTS.items()}
+  for run in runs.values():
+    if FLAGS.warmup:
+      benchmark.time_steps(run, run.iterator, FLAGS.warmup)
+  rates = {name: [] for name in runs}
+  for _ in range(FLAGS.rounds):
+    for name, run in runs.items():
+      rates[name].append(benchmark.time_steps(run, run.iterator, FLAGS.steps))
+  config = next(iter(runs.values())).config
+  print(f"config {FLAGS.config} {' '.join(FLAGS.set)}, batch {config.train.batch_size}, "
+        f"jit_compile {config.train.jit_compile}, {FLAGS.rounds} rounds x {FLAGS.steps} steps")
+  base = statistics.median(rates["alternating 1:1"])
+  for name, values in rates.items():
+    print(f"{name:>20}: {benchmark.summary(values)}  x{statistics.median(values) / base:.2f}")
+
+
+def main(argv):
+  run_tool(_main, argv)
+
+
+if __name__ == "__main__":
+  app.run(main)
