@@ -6,6 +6,7 @@ import runs with file descriptor 2 pointed at a temporary file, which is shown
 only when the import fails or the user asked for TF's logs (TF_CPP_MIN_LOG_LEVEL
 set to 0 or 1).
 """
+import logging
 import os
 import sys
 import tempfile
@@ -23,7 +24,16 @@ def tensorflow():
   # TF's Python-side notes (checkpoint sharding times, unrestored values of a
   # checkpoint we already reported as bad) are not for the user's console.
   tf.get_logger().setLevel("ERROR")
+  logging.getLogger("absl").addFilter(_drop_library_info)
   return tf
+
+
+def _drop_library_info(record):
+  """Keeps our own absl INFO lines (progress, eval) and drops TF's and Keras's."""
+  if record.levelno >= logging.WARNING:
+    return True
+  path = record.pathname.replace(os.sep, "/")
+  return not any(f"/{lib}/" in path for lib in ("tensorflow", "keras", "tf_keras"))
 
 
 def _import_quietly():
