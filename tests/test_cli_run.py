@@ -35,7 +35,7 @@ def _train(workdir, steps, *extra):
 @pytest.fixture(scope="module")
 def short_run(tmp_path_factory):
   workdir = tmp_path_factory.mktemp("runs") / "ring8"
-  out = _train(workdir, 60)
+  out = _train(workdir, 60, "--set", "train.eval_every=30")
   return workdir, out
 
 
@@ -60,7 +60,7 @@ def test_workdir_files(short_run):
   saved = config_lib.load(str(workdir / "config.yaml"))
   assert saved.train.steps == 60 and saved.generator.kwargs["hidden"] == [32, 32]
   records = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
-  assert [r["step"] for r in records] == [60]
+  assert [r["step"] for r in records] == [30, 60]  # eval_every, then the final one
   final = records[-1]
   assert 0 <= final["modes"] <= 8 and 0.0 <= final["high_quality"] <= 1.0
   assert 0.0 <= final["reverse_kl"] <= math.log(8) + 1e-9
@@ -120,7 +120,7 @@ def test_resume_continues_at_saved_step(short_run, tmp_path):
   assert re.search(r"resuming from \S+ckpt-60 at step 60", out.stderr)
   assert "step 20/80" not in out.stderr and "step 80/80" in out.stderr
   records = [json.loads(line)["step"] for line in (copy / "metrics.jsonl").read_text().splitlines()]
-  assert records == [60, 80]
+  assert records == [30, 60, 80]
 
 
 def _final_weights(workdir):
