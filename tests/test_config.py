@@ -91,6 +91,8 @@ BAD = [
     (["--set", "data.std=-1"], None, "data.std: -1 is not allowed; must be a number > 0"),
     (["--set", "optimizer.name=adamz"], None, "optimizer.name: 'adamz' is not allowed; choose one of: "),
     (["--set", "penalties=[{name: nope}]"], None, "penalties[0].name: unknown penalty 'nope'"),
+    (["--set", "discriminator.pack=3"], None,
+     "discriminator: 'mlp' fails on a batch of 8 samples (train.batch_size)"),
     (["--plugin", "/nonexistent/my_plugin.py"], None,
      "--plugin: plugin file '/nonexistent/my_plugin.py' does not exist"),
     (["--plugin", "no_such_module_xyz"], None,

@@ -11,7 +11,7 @@ from typing import Any
 from tfgan1 import config as config_lib
 from tfgan1 import registry
 from tfgan1 import tfimport
-from tfgan1.errors import UserError
+from tfgan1.errors import UserError, describe
 from tfgan1.losses import GAN, PenaltyTerm
 
 tf = tfimport.tensorflow()
@@ -38,8 +38,7 @@ def construct(field, name, fn, args, kwargs, skip=()):
   except UserError:
     raise
   except (ValueError, TypeError) as e:
-    raise UserError(f"{field}: {name!r} rejected its arguments: "
-                    f"{type(e).__name__}: {str(e).splitlines()[0]}") from None
+    raise UserError(f"{field}: {name!r} rejected its arguments: {describe(e)}") from None
 
 
 def _plugin(reg, spec, field, *args, method=None, skip=()):
@@ -129,4 +128,26 @@ def everything(config):
   """
   keras.utils.set_random_seed(config.seed)
   data = dataset(config)
-  return Built(data, gan(config, data.spec), optimizers(config), noise_fn(config))
+  built = Built(data, gan(config, data.spec), optimizers(config), noise_fn(config))
+  check_shapes(config, data.spec, built.gan)
+  return built
+
+
+def check_shapes(config, spec, the_gan):
+  """One inference pass at the train batch size, so a network that does not fit
+  the data (or the batch size) fails here as one line, not mid-run."""
+  batch = config.train.batch_size
+  z = tf.zeros([batch, config.noise.dim])
+  try:
+    fake = the_gan.generator(z, training=False)
+  except Exception as e:  # pylint: disable=broad-except  (any plugin failure)
+    raise UserError(f"generator: {config.generator.name!r} fails on noise of shape "
+                    f"{[batch, config.noise.dim]}: {describe(e)}") from None
+  if tuple(fake.shape[1:]) != tuple(spec.shape):
+    raise UserError(f"generator: {config.generator.name!r} makes samples of shape "
+                    f"{tuple(fake.shape[1:])}; data {config.data.name!r} has {tuple(spec.shape)}")
+  try:
+    the_gan.discriminator(fake, training=False)
+  except Exception as e:  # pylint: disable=broad-except
+    raise UserError(f"discriminator: {config.discriminator.name!r} fails on a batch of "
+                    f"{batch} samples (train.batch_size): {describe(e)}") from None

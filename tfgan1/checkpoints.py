@@ -10,7 +10,7 @@ from tfgan1 import tfimport
 
 tf = tfimport.tensorflow()
 
-from tfgan1.errors import UserError
+from tfgan1.errors import UserError, describe
 
 SUBDIR = "checkpoints"
 
@@ -33,11 +33,6 @@ def manager(checkpoint, workdir, keep):
       checkpoint, os.path.join(workdir, SUBDIR), max_to_keep=keep)
 
 
-def _describe(err):
-  text = str(err).strip().splitlines()
-  return f"{type(err).__name__}: {text[0] if text else ''}"
-
-
 def restore(checkpoint, path, partial=False):
   """Restores `path` into `checkpoint`; a bad or mismatched file is a UserError."""
   try:
@@ -49,7 +44,7 @@ def restore(checkpoint, path, partial=False):
   except Exception as e:  # pylint: disable=broad-except  (TF raises many kinds here)
     raise UserError(
         f"checkpoint: {path!r} cannot be restored into this config "
-        f"(a different architecture, or a damaged file?): {_describe(e)}") from None
+        f"(a different architecture, or a damaged file?): {describe(e)}") from None
   return path
 
 
@@ -61,4 +56,4 @@ def latest(workdir):
   try:
     return tf.train.latest_checkpoint(folder)
   except tf.errors.OpError as e:
-    raise UserError(f"checkpoint: {folder!r} cannot be read: {_describe(e)}") from None
+    raise UserError(f"checkpoint: {folder!r} cannot be read: {describe(e)}") from None

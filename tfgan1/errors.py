@@ -3,11 +3,25 @@
 `tfgan1.run` turns it into one line on stderr and exit code 2, with no traceback.
 Its message names the field, the bad value and what is allowed.
 """
+import re
 import sys
+
+_NOISE = re.compile(r"\x1b\[[0-9;]*m|\{\{function_node [^}]*\}\}\s*|\s*\[Op:\w+\]")
 
 
 class UserError(Exception):
   """Bad input from the user: reported as one line, exit code 2."""
+
+
+def describe(err):
+  """`Type: first informative line` of an exception from TF, Keras or a plugin.
+
+  Keras wraps layer errors in "Exception encountered when calling ..." and TF
+  adds function-node and op tags; the user needs the sentence inside.
+  """
+  lines = [_NOISE.sub("", line).strip() for line in str(err).splitlines()]
+  lines = [l for l in lines if l and not l.startswith("Exception encountered when calling")]
+  return f"{type(err).__name__}: {lines[0]}" if lines else type(err).__name__
 
 
 def run_tool(main_fn, argv):

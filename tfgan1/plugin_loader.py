@@ -11,15 +11,14 @@ import os
 import sys
 
 from tfgan1 import tfimport
-from tfgan1.errors import UserError
+from tfgan1.errors import UserError, describe
 
 ENTRY_POINT_GROUP = "tfgan1.plugins"
 _loaded = set()
 
 
 def _import_error(what, source, err):
-  return UserError(f"{what}: cannot load plugin {source!r}: "
-                   f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}")
+  return UserError(f"{what}: cannot load plugin {source!r}: {describe(err)}")
 
 
 def load_entry_points():

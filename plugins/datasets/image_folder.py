@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan1 import DATASETS, UserError
+from tfgan1.errors import describe
 from tfgan1.spec import DataSpec
 from tfgan1.viz import image_grid
 
@@ -96,8 +97,7 @@ def _decode(path, channels, size):
   try:
     image = tf.io.decode_image(contents, channels=channels, expand_animations=False)
   except (tf.errors.InvalidArgumentError, ValueError) as e:
-    reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    raise UserError(f"data.path: cannot decode {path!r} as an image ({reason}); "
+    raise UserError(f"data.path: cannot decode {path!r} as an image ({describe(e)}); "
                     "fix or remove the file") from None
   return (resize_center_crop(image, size) if size else image).numpy()
 

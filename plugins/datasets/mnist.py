@@ -17,6 +17,7 @@ import re
 import numpy as np
 
 from tfgan1 import DATASETS, UserError
+from tfgan1.errors import describe
 from tfgan1.plugins.datasets.image_folder import array_dataset
 from tfgan1.spec import DataSpec
 from tfgan1.viz import image_grid
@@ -115,8 +116,7 @@ def _load_keras(split):
     (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
   except Exception as e:  # a download failure: no network, proxy, bad cache file
     raise UserError(f"data.path: null, so MNIST comes from keras.datasets.mnist."
-                    f"load_data(), which failed ({type(e).__name__}: "
-                    f"{str(e).splitlines()[0] if str(e) else ''}); set data.path to "
+                    f"load_data(), which failed ({describe(e)}); set data.path to "
                     "a folder of IDX files or a .npz") from None
   pick = {"train": [0], "test": [1], "all": [0, 1]}[split]
   return [(x_train, x_test)[i] for i in pick], [(y_train, y_test)[i] for i in pick]

@@ -12,16 +12,11 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan1 import DATASETS, UserError
+from tfgan1.errors import describe
 from tfgan1.plugins.datasets.image_folder import (array_dataset, parse_size,
                                                   resize_center_crop)
 from tfgan1.spec import DataSpec
 from tfgan1.viz import image_grid
-
-
-def _first_line(error):
-  text = str(error).strip()
-  name = type(error).__name__
-  return f"{name}: {text.splitlines()[0]}" if text else name
 
 
 def _import_tfds():
@@ -77,7 +72,7 @@ class TFDS:
       self._builder = tfds.builder(dataset, data_dir=data_dir)
     except Exception as e:  # DatasetNotFoundError and kin; their module moves
       raise UserError(f"data.dataset: cannot make the TFDS builder {dataset!r} "
-                      f"({_first_line(e)}); see "
+                      f"({describe(e)}); see "
                       "https://www.tensorflow.org/datasets/catalog") from None
     self.spec = DataSpec(shape=_image_shape(dataset, self._builder, self.size))
 
@@ -89,7 +84,7 @@ class TFDS:
       ds = self._builder.as_dataset(split=self.split, shuffle_files=False)
     except (ValueError, KeyError) as e:
       raise UserError(f"data.split: {self.split!r} is not allowed for {self.tfds_name!r} "
-                      f"({_first_line(e)}); splits: "
+                      f"({describe(e)}); splits: "
                       f"{', '.join(sorted(self._builder.info.splits))}") from None
     size = self.size
     ds = ds.map(lambda ex: resize_center_crop(ex["image"], size) if size else ex["image"],
