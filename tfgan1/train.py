@@ -3,12 +3,12 @@ import os
 import signal
 
 from absl import logging
-import numpy as np
 
 from tfgan1 import build
 from tfgan1 import checkpoints
 from tfgan1 import config as config_lib
 from tfgan1 import reporting
+from tfgan1 import restore
 from tfgan1 import yamlio
 from tfgan1.ema import GeneratorEMA
 from tfgan1.engine import Trainer
@@ -24,7 +24,7 @@ class Run:
   def __init__(self, config):
     self.config = config
     built = build.everything(config)
-    self.data, self.noise_fn = built.data, built.noise_fn
+    self.data = built.data
     ema = None
     if config.ema is not None:
       ema = GeneratorEMA(built.gan.generator, build.keras, config.ema.decay,
@@ -42,12 +42,7 @@ class Run:
     return t.ema.model if t.ema is not None else t.gan.generator
 
   def samples(self, num, seed):
-    rng = tf.random.Generator.from_seed(seed)
-    out = []
-    for start in range(0, num, 500):
-      z = self.noise_fn(rng, min(500, num - start))
-      out.append(self.sampler(z, training=False).numpy())
-    return np.concatenate(out)
+    return restore.sample(self.config, self.sampler, num, seed)
 
 
 def _warn_lambda_with_adaptive_optimizer(config):
