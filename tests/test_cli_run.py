@@ -163,7 +163,7 @@ def test_stopped_run_resumes_exactly(tmp_path):
   # weights moved in those 30 steps.
   moved = max(np.abs(b[k] - mid[k]).max() for k in b)
   differ = max(np.abs(a[k] - b[k]).max() for k in a)
-  assert differ < 5e-4 and differ * 50 < moved, (differ, moved)
+  assert differ < 5e-4 and differ * 50 < moved, (saved, differ, moved)
 
 
 def test_damaged_checkpoint_is_one_line_and_nothing_lost(short_run, tmp_path):

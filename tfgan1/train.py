@@ -74,8 +74,10 @@ def _evaluate(run, writer, workdir, step):
 
 def _write_samples(run, writer, workdir, step):
   if hasattr(run.data, "render"):
-    samples = run.samples(run.config.eval.num_samples if run.data.spec.shape == (2,)
-                          else 64, run.config.seed + _FIXED_NOISE_SEED_OFFSET)
+    # How many samples its picture shows is the dataset's call (a grid of 64
+    # images, a scatter plot of thousands of points).
+    num = getattr(run.data, "render_samples", 64)
+    samples = run.samples(num, run.config.seed + _FIXED_NOISE_SEED_OFFSET)
     reporting.write_picture(writer, workdir, step, run.data.render(samples))
 
 
@@ -135,7 +137,8 @@ def train_and_evaluate(config, workdir):
     raise
   if not (manager.latest_checkpoint or "").endswith(f"-{step}"):
     manager.save(checkpoint_number=step)
-  _write_samples(run, writer, workdir, step)
+  if step % config.train.sample_every:  # else the loop just wrote this step's
+    _write_samples(run, writer, workdir, step)
   record = _evaluate(run, writer, workdir, step)
   writer.flush()
   return record

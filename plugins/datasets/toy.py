@@ -21,6 +21,7 @@ class _Mixture:
   centers = None
   default_std = None
   extent = None
+  render_samples = 2500  # a scatter plot needs many points to show mode coverage
 
   def __init__(self, std=None):
     std = self.default_std if std is None else std
