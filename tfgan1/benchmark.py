@@ -38,10 +38,11 @@ def summary(rates):
           f"[{', '.join(f'{r:.2f}' for r in rates)}]")
 
 
-def check_positive(**values):
+def check_at_least(minimum, **values):
+  """One-line errors for flags below `minimum`: `check_at_least(1, steps=...)`."""
   for name, value in values.items():
-    if value < 1:
-      raise UserError(f"--{name}: {value} is not allowed; must be >= 1")
+    if value < minimum:
+      raise UserError(f"--{name}: {value} is not allowed; must be >= {minimum}")
 
 
 def tensorflow():

@@ -26,7 +26,8 @@ flags.DEFINE_integer("warmup", 10, "Untimed steps per input first (tracing, cach
 
 
 def _main():
-  benchmark.check_positive(steps=FLAGS.steps, rounds=FLAGS.rounds, warmup=FLAGS.warmup + 1)
+  benchmark.check_at_least(1, steps=FLAGS.steps, rounds=FLAGS.rounds)
+  benchmark.check_at_least(0, warmup=FLAGS.warmup)
   run = benchmark.build_run(FLAGS.config, FLAGS.set)
   tf = benchmark.tensorflow()
   batch = next(run.iterator)

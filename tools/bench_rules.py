@@ -33,7 +33,8 @@ VARIANTS = {
 
 
 def _main():
-  benchmark.check_positive(steps=FLAGS.steps, rounds=FLAGS.rounds)
+  benchmark.check_at_least(1, steps=FLAGS.steps, rounds=FLAGS.rounds)
+  benchmark.check_at_least(0, warmup=FLAGS.warmup)
   runs = {name: benchmark.build_run(FLAGS.config, FLAGS.set + extra)
           for name, extra in VARIANTS.items()}
   for run in runs.values():
