@@ -22,6 +22,10 @@ flags.DEFINE_string("workdir", None, "Run folder (default: runs/<config name>)."
 flags.DEFINE_multi_string("plugin", [], "Module path or .py file of a user plugin (repeatable).")
 flags.DEFINE_bool("list_plugins", False, "Print the registered plugins by kind and exit.")
 flags.DEFINE_bool("verify", False, "Check that the update rules' gradients agree; no training.")
+flags.DEFINE_bool("allow_config_change", False,
+                  "Resume a workdir whose saved config.yaml differs in keys that change "
+                  "training; the old config is kept as config.<step>.yaml.")
+flags.DEFINE_bool("debug", False, "Show the traceback of an error instead of one line.")
 
 
 def _list_plugins():
@@ -49,7 +53,8 @@ def _main(argv):
     sys.exit(verify.main(config))
   from tfgan1 import train  # pylint: disable=g-import-not-at-top
   stem = os.path.splitext(os.path.basename(FLAGS.config))[0]
-  train.train_and_evaluate(config, FLAGS.workdir or os.path.join("runs", stem))
+  train.train_and_evaluate(config, FLAGS.workdir or os.path.join("runs", stem),
+                           FLAGS.allow_config_change)
   return 0
 
 
@@ -57,6 +62,8 @@ def main(argv):
   try:
     return _main(argv)
   except UserError as e:
+    if FLAGS.debug:
+      raise
     print(f"error: {e}", file=sys.stderr)
     sys.exit(2)
   except KeyboardInterrupt:
@@ -64,8 +71,23 @@ def main(argv):
     sys.exit(130)
 
 
+def parse_flags(argv):
+  """absl's flag parsing, with a bad flag as one `error:` line and exit 2.
+
+  (absl itself prints a two-line FATAL message and exits 1.)
+  """
+  try:
+    return FLAGS(argv)
+  except flags.Error as e:
+    if "--debug" in argv:
+      raise
+    message = " ".join(str(e).split())
+    print(f"error: {message}; see --helpshort", file=sys.stderr)
+    sys.exit(2)
+
+
 def entry():
-  app.run(main)
+  app.run(main, flags_parser=parse_flags)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,4 @@
 """The run loop: build, resume, train, log, checkpoint, sample, evaluate."""
-import os
 import signal
 
 from absl import logging
@@ -7,12 +6,12 @@ from absl import logging
 from tfgan1 import build
 from tfgan1 import checkpoints
 from tfgan1 import config as config_lib
+from tfgan1 import history
 from tfgan1 import reporting
 from tfgan1 import restore
-from tfgan1 import yamlio
+from tfgan1 import workdir as workdir_lib
 from tfgan1.ema import GeneratorEMA
 from tfgan1.engine import Trainer
-from tfgan1.errors import UserError
 
 tf = build.tf
 _FIXED_NOISE_SEED_OFFSET = 1_000_003  # fixed-noise grid: apart from the train RNG
@@ -54,11 +53,6 @@ def _warn_lambda_with_adaptive_optimizer(config):
         "step: %s divides by the gradient's running scale. For TTUR give D and G "
         "their own learning rates (d_optimizer / g_optimizer), or use optimizer.name: sgd.",
         config.train.lambda_, config.optimizer.name, config.optimizer.name)
-
-
-def _check_workdir(workdir):
-  if os.path.exists(workdir) and not os.path.isdir(workdir):
-    raise UserError(f"--workdir: {workdir!r} is a file; expected a folder")
 
 
 def _evaluate(run, writer, workdir, step):
@@ -103,28 +97,45 @@ def _loop(run, manager, writer, workdir):
     if step % cfg.sample_every == 0:
       _write_samples(run, writer, workdir, step)
     if step % cfg.checkpoint_every == 0:
-      manager.save(checkpoint_number=step)
+      checkpoints.save(manager, run.trainer, step)
     if cfg.eval_every and step % cfg.eval_every == 0 and step != cfg.steps:
       _evaluate(run, writer, workdir, step)
   return step
 
 
-def train_and_evaluate(config, workdir):
-  """Trains `config` in `workdir`, resuming from its latest checkpoint if any.
+def train_and_evaluate(config, workdir, allow_config_change=False):
+  """Trains `config` in `workdir`, resuming from its newest intact checkpoint.
 
   Returns the final evaluation record (also the last line of metrics.jsonl).
+  Everything that can refuse (workdir, lock, config change, build, restore)
+  runs before the first write, so a refused run changes nothing.
   """
-  _check_workdir(workdir)
+  workdir_lib.check_writable(workdir)
   _warn_lambda_with_adaptive_optimizer(config)
-  run = Run(config)
-  latest = checkpoints.latest(workdir)
-  if latest:
-    checkpoints.restore(run.checkpoint, latest)
-    logging.info("resuming from %s at step %d", latest, int(run.trainer.step.numpy()))
-  os.makedirs(workdir, exist_ok=True)
-  with open(os.path.join(workdir, "config.yaml"), "w", encoding="utf-8") as f:
-    f.write(yamlio.dump(config_lib.to_dict(config)))
-  manager = checkpoints.manager(run.checkpoint, workdir, config.train.keep_checkpoints)
+  with workdir_lib.Lock(workdir) as lock:
+    latest = checkpoints.find_intact(workdir)
+    start = checkpoints.step_of(latest) if latest else 0
+    keep_old = latest is not None and history.compare(workdir, config, allow_config_change)
+    done = latest and history.finished_record(workdir, start, config.train.steps)
+    if done:
+      logging.info("already finished at step %d; raise train.steps with --set to "
+                   "train further", start)
+      return done
+    run = Run(config)
+    if latest:
+      checkpoints.restore(run.checkpoint, latest)
+      logging.info("resuming from %s at step %d", latest, int(run.trainer.step.numpy()))
+    lock.start()
+    checkpoints.clean_leftovers(workdir)
+    history.record(workdir, config, start, keep_old)
+    manager = checkpoints.manager(run.checkpoint, workdir, config.train.keep_checkpoints,
+                                  resumed=latest)
+    with workdir_lib.disk_full_is_one_line(workdir, lambda: manager.latest_checkpoint):
+      return _train(run, manager, workdir)
+
+
+def _train(run, manager, workdir):
+  config = run.config
   writer = tf.summary.create_file_writer(workdir)
   _stop_on_sigterm()
   try:
@@ -132,11 +143,11 @@ def train_and_evaluate(config, workdir):
   except KeyboardInterrupt:
     step = int(run.trainer.step.numpy())
     logging.warning("interrupted at step %d: saving a checkpoint to resume from", step)
-    manager.save(checkpoint_number=step)
+    checkpoints.save(manager, run.trainer, step)
     writer.flush()
     raise
   if not (manager.latest_checkpoint or "").endswith(f"-{step}"):
-    manager.save(checkpoint_number=step)
+    checkpoints.save(manager, run.trainer, step)
   if step % config.train.sample_every:  # else the loop just wrote this step's
     _write_samples(run, writer, workdir, step)
   record = _evaluate(run, writer, workdir, step)

@@ -65,3 +65,8 @@ def parse_scalar(text):
 
 def dump(data):
   return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+
+
+def roundtrip(data):
+  """`data` as it reads back after `dump` (tuples become lists, floats stay floats)."""
+  return yaml.load(dump(data), Loader=_Loader)
