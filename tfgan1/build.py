@@ -6,6 +6,7 @@ nothing on disk changed.
 """
 import dataclasses
 import inspect
+import os
 from typing import Any
 
 from tfgan1 import config as config_lib
@@ -37,8 +38,53 @@ def construct(field, name, fn, args, kwargs, skip=()):
     return fn(*args, **kwargs)
   except UserError:
     raise
-  except (ValueError, TypeError) as e:
+  except (ValueError, TypeError, tf.errors.InvalidArgumentError) as e:
     raise UserError(f"{field}: {name!r} rejected its arguments: {describe(e)}") from None
+  except _ALLOCATION_ERRORS as e:
+    raise _too_big(field, name, e) from None
+
+
+# What TF, numpy and Python raise when a size from the config cannot be allocated.
+_ALLOCATION_ERRORS = (MemoryError, OverflowError, tf.errors.ResourceExhaustedError)
+
+
+def _too_big(field, name, err):
+  return UserError(f"{field}: {name!r} cannot be allocated with these sizes "
+                   f"(noise.dim, train.batch_size, layer widths): {describe(err)}")
+
+
+# The methods a plugin of each kind must have: {kind: [(method, positional args)]}.
+# None means the plugin object itself is called.
+INTERFACES = {
+    "loss": [("discriminator_loss", ("real_logits", "fake_logits")),
+             ("generator_loss", ("fake_logits", "real_logits"))],
+    "penalty": [(None, ("d_call", "real", "fake", "seed"))],
+}
+
+
+def check_interface(field, name, obj, kind):
+  """A built plugin has every method its kind needs, taking the arguments the
+  engine passes; found when it is built, not at the first train step."""
+  for method, args in INTERFACES[kind]:
+    fn = obj if method is None else getattr(obj, method, None)
+    what = f"{method}({', '.join(args)})" if method else f"a callable ({', '.join(args)})"
+    if not callable(fn):
+      raise UserError(f"{field}: {kind} plugin {name!r} has no {what}; a {kind} "
+                      f"plugin needs {_needs(kind)}")
+    try:
+      inspect.signature(fn).bind(*args)
+    except TypeError as e:
+      raise UserError(f"{field}: {kind} plugin {name!r}: {what} cannot be called "
+                      f"with {len(args)} arguments ({e}); a {kind} plugin needs "
+                      f"{_needs(kind)}") from None
+    except ValueError:  # no signature (a builtin): trust it
+      pass
+  return obj
+
+
+def _needs(kind):
+  return " and ".join(f"{m or 'to be callable as'}({', '.join(a)})"
+                      for m, a in INTERFACES[kind])
 
 
 def _plugin(reg, spec, field, *args, method=None, skip=()):
@@ -52,13 +98,15 @@ def dataset(config):
 
 
 def family(config):
-  return _plugin(registry.LOSSES, config.loss, "loss")
+  obj = _plugin(registry.LOSSES, config.loss, "loss")
+  return check_interface("loss", config.loss.name, obj, "loss")
 
 
 def penalties(config):
   terms = []
   for i, spec in enumerate(config.penalties):
     fn = _plugin(registry.PENALTIES, spec, f"penalties[{i}]")
+    check_interface(f"penalties[{i}]", spec.name, fn, "penalty")
     terms.append(PenaltyTerm(spec.name, fn, spec.weight, spec.every))
   return terms
 
@@ -127,19 +175,40 @@ def everything(config):
   the initial weights too.
   """
   keras.utils.set_random_seed(config.seed)
+  check_noise_size(config)
   data = dataset(config)
   built = Built(data, gan(config, data.spec), optimizers(config), noise_fn(config))
   check_shapes(config, data.spec, built.gan)
   return built
 
 
+def _memory_bytes():
+  try:
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+  except (AttributeError, ValueError, OSError):  # not POSIX: no up-front check
+    return None
+
+
+def check_noise_size(config):
+  """A noise batch larger than the machine's memory fails here at once (TF's
+  allocator would wait and retry for 10 s before it gives up)."""
+  size = 4 * config.train.batch_size * config.noise.dim
+  memory = _memory_bytes()
+  if memory and size > memory:
+    raise UserError(f"noise.dim: {config.noise.dim} x train.batch_size "
+                    f"{config.train.batch_size} floats ({size / 2**30:.3g} GiB) cannot be "
+                    f"allocated; this machine has {memory / 2**30:.3g} GiB")
+
+
 def check_shapes(config, spec, the_gan):
   """One inference pass at the train batch size, so a network that does not fit
   the data (or the batch size) fails here as one line, not mid-run."""
   batch = config.train.batch_size
-  z = tf.zeros([batch, config.noise.dim])
   try:
+    z = tf.zeros([batch, config.noise.dim])
     fake = the_gan.generator(z, training=False)
+  except _ALLOCATION_ERRORS as e:
+    raise _too_big("generator", config.generator.name, e) from None
   except Exception as e:  # pylint: disable=broad-except  (any plugin failure)
     raise UserError(f"generator: {config.generator.name!r} fails on noise of shape "
                     f"{[batch, config.noise.dim]}: {describe(e)}") from None

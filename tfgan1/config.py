@@ -11,7 +11,7 @@ from typing import Any, Mapping, Optional, Tuple
 
 from tfgan1 import yamlio
 from tfgan1.errors import UserError
-from tfgan1.config_schema import build, set_override
+from tfgan1.config_schema import build, check_tree, set_override
 
 def _no_kwargs():
   return dataclasses.field(default_factory=lambda: types.MappingProxyType({}))
@@ -33,8 +33,8 @@ class PluginSpec:
 class PenaltySpec:
   """A penalty plugin, its weight, and `every` (lazy regularisation, weight x every)."""
   name: str
-  weight: float = 1.0
-  every: int = 1
+  weight: float = _field(1.0, min=0.0)
+  every: int = _field(1, "apply every k steps, at weight x k", min=1)
   kwargs: Mapping[str, Any] = _no_kwargs()
 
 
@@ -93,7 +93,7 @@ class Config:
   discriminator: PluginSpec
   loss: PluginSpec
   data: PluginSpec
-  seed: int = _field(0, min=0)
+  seed: int = _field(0, min=0, max=2**32 - 1)  # tf.random seeds are uint32
   plugins: Tuple[str, ...] = ()
   penalties: Tuple[PenaltySpec, ...] = ()
   noise: NoiseConfig = NoiseConfig()
@@ -111,6 +111,7 @@ def from_dict(raw, overrides=()):
     raw = {}
   for item in overrides:
     raw = set_override(raw, item, yamlio.parse_scalar)
+  check_tree(raw)
   config = build(Config, raw, "")
   network_optimizers(config)  # checks g_optimizer / d_optimizer at load
   return config

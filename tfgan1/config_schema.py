@@ -14,6 +14,9 @@ from tfgan1.errors import UserError
 
 _TYPE_WORDS = {int: "an integer", float: "a number", bool: "true or false",
                str: "a string"}
+INT64 = (-2**63, 2**63 - 1)  # TF steps, seeds and sizes are int64 at most
+MAX_DEPTH = 32  # no config needs more; YAML itself recurses per level
+MAX_NODES = 100_000  # a small YAML file with aliases can expand to billions
 
 
 def _join(path, key):
@@ -45,10 +48,49 @@ def _check_range(meta, value, path):
     raise _bad(path, value, "choose one of: " + ", ".join(sorted(meta["choices"])))
   if "min" in meta and value < meta["min"]:
     raise _bad(path, value, f"must be >= {meta['min']}")
+  if "max" in meta and value > meta["max"]:
+    raise _bad(path, value, f"must be <= {meta['max']}")
   if "gt" in meta and value <= meta["gt"]:
     raise _bad(path, value, f"must be > {meta['gt']}")
   if "lt" in meta and value >= meta["lt"]:
     raise _bad(path, value, f"must be < {meta['lt']}")
+
+
+def check_number(value, path):
+  """The range every number in a config must have, plugin kwargs included:
+  integers within int64, floats finite."""
+  if isinstance(value, bool):
+    return
+  if isinstance(value, int) and not INT64[0] <= value <= INT64[1]:
+    raise _bad(path, value, "integers must fit in 64 bits (|n| < 2**63)")
+  if isinstance(value, float) and not math.isfinite(value):
+    raise _bad(path, value, "expected a finite number")
+
+
+def check_tree(raw):
+  """Checks parsed YAML before any schema: string keys, bounded nesting and
+  size, and `check_number` on every number, wherever it sits."""
+  count = 0
+  stack = [(raw, "config", 0)]
+  while stack:
+    node, path, depth = stack.pop()
+    count += 1
+    if count > MAX_NODES:
+      raise UserError(f"config: more than {MAX_NODES} values (YAML aliases that "
+                      "expand?); a run config is a few dozen")
+    if depth > MAX_DEPTH:
+      raise UserError(f"{path}: nested deeper than {MAX_DEPTH} levels; a run config "
+                      "needs a few")
+    if isinstance(node, dict):
+      for key, value in node.items():
+        if not isinstance(key, str):
+          raise UserError(f"{path}: key {_short(key)} ({type(key).__name__}) is not "
+                          "allowed; keys must be strings")
+        stack.append((value, key if path == "config" else f"{path}.{key}", depth + 1))
+    elif isinstance(node, list):
+      stack.extend((v, f"{path}[{i}]", depth + 1) for i, v in enumerate(node))
+    else:
+      check_number(node, path)
 
 
 def check_value(tp, value, path, meta=None):

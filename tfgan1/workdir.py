@@ -18,6 +18,8 @@ except ImportError:  # Windows: no flock; runs are not locked there
   fcntl = None
 
 PID_FILE = ".lock"
+_PARTS = {"checkpoints": True, "samples": True, "config.yaml": False,
+          "metrics.jsonl": False}  # what a run writes: is it a folder?
 
 
 def _probe(folder, workdir):
@@ -38,9 +40,13 @@ def check_writable(workdir):
     if not os.path.isdir(path):
       raise UserError(f"--workdir: {workdir!r} is a file; expected a folder")
     _probe(path, workdir)
-    for sub in ("checkpoints", "samples"):
-      if os.path.isdir(os.path.join(path, sub)):
-        _probe(os.path.join(path, sub), workdir)
+    for name, folder in _PARTS.items():
+      part = os.path.join(path, name)
+      if os.path.exists(part) and os.path.isdir(part) != folder:
+        raise UserError(f"--workdir: {part!r} should be a {'folder' if folder else 'file'}; "
+                        "is this the folder of a tfgan1 run?")
+      if folder and os.path.isdir(part):
+        _probe(part, workdir)
     return
   parent = os.path.dirname(path)
   while not os.path.exists(parent):

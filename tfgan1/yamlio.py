@@ -1,4 +1,5 @@
 """YAML reading with floats as people write them (`2e-4`), and scalar parsing for --set."""
+import collections.abc
 import re
 
 import yaml
@@ -17,6 +18,9 @@ class _Loader(yaml.SafeLoader):
     seen = set()
     for key_node, _ in node.value:
       key = self.construct_object(key_node, deep=deep)
+      if not isinstance(key, collections.abc.Hashable):
+        raise UserError(f"key {key!r} (line {key_node.start_mark.line + 1}) is not "
+                        "allowed; keys must be strings")
       if key in seen:
         mark = key_node.start_mark
         raise UserError(f"key {key!r} appears twice in one mapping "
@@ -46,6 +50,13 @@ def load_file(path):
     raise UserError(f"--config: file {path!r} does not exist") from None
   except IsADirectoryError:
     raise UserError(f"--config: {path!r} is a directory, not a YAML file") from None
+  except UnicodeDecodeError as e:
+    raise UserError(f"--config: {path!r} is not UTF-8 text (byte {e.object[e.start]:#04x} "
+                    f"at offset {e.start}); save it as UTF-8") from None
+  except RecursionError:
+    raise UserError(f"--config: {path!r} is nested too deeply to read") from None
+  except OSError as e:
+    raise UserError(f"--config: {path!r} cannot be read ({e.strerror})") from None
   except yaml.YAMLError as e:
     mark = getattr(e, "problem_mark", None)
     where = f" at line {mark.line + 1}" if mark else ""
@@ -59,7 +70,7 @@ def parse_scalar(text):
     return yaml.load(text, Loader=_Loader)
   except UserError as e:
     raise UserError(f"--set: {text!r}: {e}") from None
-  except yaml.YAMLError:
+  except (yaml.YAMLError, RecursionError):
     return text
 
 

@@ -13,6 +13,8 @@ import functools
 import gzip
 import os
 import re
+import zipfile
+import zlib
 
 import numpy as np
 
@@ -31,13 +33,24 @@ def _open(path):
   return gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
 
 
-def _header(path, magic, ndim):
-  """The dimensions in an IDX header, after checking its magic number."""
+# What reading a damaged file raises: gzip.BadGzipFile is an OSError, a cut
+# .gz stream an EOFError, a corrupt deflate stream a zlib.error; np.load adds
+# ValueError (pickled or unknown content) and zipfile.BadZipFile.
+_READ_ERRORS = (OSError, EOFError, zlib.error, ValueError, zipfile.BadZipFile)
+
+
+def _read(path, size=-1):
   try:
     with _open(path) as f:
-      head = f.read(4 + 4 * ndim)
-  except (OSError, EOFError) as e:  # gzip.BadGzipFile is an OSError
-    raise UserError(f"data.path: cannot read {path!r}: {e}") from None
+      return f.read(size)
+  except _READ_ERRORS as e:
+    raise UserError(f"data.path: cannot read {path!r} (a truncated or corrupt file?): "
+                    f"{describe(e)}") from None
+
+
+def _header(path, magic, ndim):
+  """The dimensions in an IDX header, after checking its magic number."""
+  head = _read(path, 4 + 4 * ndim)
   values = np.frombuffer(head, ">i4") if len(head) == 4 + 4 * ndim else ()
   if len(values) == 0 or values[0] != magic:
     raise UserError(f"data.path: {path!r} is not an IDX file with magic number "
@@ -47,8 +60,7 @@ def _header(path, magic, ndim):
 
 def _read_idx(path, magic, ndim):
   dims = _header(path, magic, ndim)
-  with _open(path) as f:
-    data = f.read()[4 + 4 * ndim:]
+  data = _read(path)[4 + 4 * ndim:]
   if len(data) != int(np.prod(dims)):
     raise UserError(f"data.path: {path!r} holds {len(data)} bytes of data but its "
                     f"header says {'x'.join(map(str, dims))}; the file is truncated")
@@ -96,7 +108,19 @@ def _load_idx(files):
 
 
 def _load_npz(path, split):
-  with np.load(path) as npz:
+  try:
+    return _read_npz(path, split)
+  except _READ_ERRORS as e:
+    raise UserError(f"data.path: {path!r} is not a readable .npz of uint8 arrays "
+                    f"(a truncated, corrupt or pickled file?): {describe(e)}") from None
+
+
+def _read_npz(path, split):
+  npz = np.load(path)
+  if not isinstance(npz, np.lib.npyio.NpzFile):
+    raise UserError(f"data.path: {path!r} holds one array, not a .npz archive of "
+                    "x_train/x_test (or x) arrays")
+  with npz:
     keys = {"train": ["x_train"], "test": ["x_test"], "all": ["x_train", "x_test"]}[split]
     if "x" in npz.files and not any(k in npz.files for k in keys):
       keys = ["x"]  # one unsplit array
