@@ -35,3 +35,34 @@ def plugins_loaded():
   from tfgan1 import plugin_loader
   plugin_loader.load_all()
   return True
+
+
+# A tiny real run (ring8, 16-unit MLPs) for checkpoint and workdir tests.
+RING8 = str(ROOT / "configs" / "ring8.yaml")
+SMALL = ["generator.hidden=[16]", "discriminator.hidden=[16]", "train.batch_size=16",
+         "eval.num_samples=100"]
+RUN_SETS = ["train.steps=4", "train.checkpoint_every=2", "train.log_every=2",
+            "train.sample_every=4"]
+ALLOW = "--allow_config_change"  # in `sets`: pass allow_config_change=True
+
+
+def train_tiny(workdir, sets=()):
+  """train_and_evaluate in-process on the tiny config plus `sets` overrides."""
+  from tfgan1 import config as config_lib
+  from tfgan1 import train
+  config = config_lib.load(RING8, SMALL + RUN_SETS + [s for s in sets if s != ALLOW])
+  return train.train_and_evaluate(config, str(workdir), ALLOW in sets)
+
+
+def snapshot(folder):
+  """{path: bytes (None for a folder)} of everything under `folder`."""
+  return {str(p): (p.read_bytes() if p.is_file() else None)
+          for p in sorted(pathlib.Path(folder).rglob("*"))}
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory, plugins_loaded):
+  """A real, finished 4-step tiny run (checkpoints at 2 and 4), trained in-process."""
+  workdir = tmp_path_factory.mktemp("finished") / "run"
+  train_tiny(workdir)
+  return workdir

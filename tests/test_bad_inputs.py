@@ -16,14 +16,11 @@ import sys
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ALLOW, RING8, ROOT, SMALL, snapshot as _snapshot, train_tiny as _train
 from tfgan1 import config as config_lib
 from tfgan1.errors import UserError
 
-RING8 = str(ROOT / "configs" / "ring8.yaml")
 MNIST_DIR = ROOT.parent / "shared" / "data" / "mnist"
-SMALL = ["generator.hidden=[16]", "discriminator.hidden=[16]", "train.batch_size=16",
-         "eval.num_samples=100"]
 MNIST_SMALL = ["data={name: mnist, split: test}", "generator={name: dcgan, base_channels: 4}",
                "discriminator={name: dcgan, base_channels: 4}", "train.batch_size=4",
                "noise.dim=8"]
@@ -260,21 +257,6 @@ def test_data(plugins_loaded, tmp_path, name, make, expected):
   _expect(lambda: _build(RING8, MNIST_SMALL + [f"data.path={path}"]), expected)
 
 
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory, plugins_loaded):
-  """A real, finished 4-step run (checkpoints at 2 and 4), trained in-process."""
-  from tfgan1 import train
-  workdir = tmp_path_factory.mktemp("bad") / "run"
-  config = config_lib.load(RING8, SMALL + RUN_SETS)
-  train.train_and_evaluate(config, str(workdir))
-  return workdir
-
-
-ALLOW = "--allow_config_change"
-RUN_SETS = ["train.steps=4", "train.checkpoint_every=2", "train.log_every=2",
-            "train.sample_every=4"]
-
-
 def _damage_all(pattern, damage):
   def apply(workdir):
     for path in (workdir / "checkpoints").glob(pattern):
@@ -382,23 +364,12 @@ def _build(config_path, sets):
   return train.Run(config_lib.load(config_path, sets))
 
 
-def _train(workdir, sets):
-  from tfgan1 import train
-  config = config_lib.load(RING8, SMALL + RUN_SETS + [s for s in sets if s != ALLOW])
-  return train.train_and_evaluate(config, str(workdir), ALLOW in sets)
-
-
 def _expect(fn, expected):
   with pytest.raises(UserError) as info:
     fn()
   message = str(info.value)
   assert "\n" not in message, message
   assert expected in message, message
-
-
-def _snapshot(folder):
-  return {str(p): (p.read_bytes() if p.is_file() else None)
-          for p in sorted(folder.rglob("*"))}
 
 
 def test_table_size():

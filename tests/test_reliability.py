@@ -1,0 +1,204 @@
+"""Runs that cannot be lost: checkpoint fallback, no non-finite saves, the
+workdir lock, a full disk, config changes on resume, finished runs.
+
+All in-process on copies of one tiny finished run (checkpoints at steps 2, 4),
+except the lock's release on process death, which needs a process to kill.
+"""
+import errno
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests.conftest import ALLOW, ROOT, snapshot, train_tiny
+from tfgan1 import checkpoints
+from tfgan1 import workdir as workdir_lib
+from tfgan1.errors import UserError
+
+
+@pytest.fixture
+def run_copy(finished_run, tmp_path):
+  copy = tmp_path / "run"
+  shutil.copytree(finished_run, copy)
+  return copy
+
+
+def _resumed_from(caplog):
+  lines = [r.getMessage() for r in caplog.records if "resuming from" in r.getMessage()]
+  assert len(lines) == 1, [r.getMessage() for r in caplog.records]
+  return lines[0]
+
+
+def _warnings(caplog):
+  return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def _state(workdir):
+  return (workdir / "checkpoints" / "checkpoint").read_text()
+
+
+@pytest.mark.parametrize("content,why", [
+    (b"", "it is empty"),
+    (b"complete garbage\n", "not a checkpoint state file"),
+    (b"\xff\xfe\x00binary", "cannot be read"),
+    (b'model_checkpoint_path: "ckpt-99"\n', "'ckpt-99', whose files are gone"),
+])
+def test_bad_state_file_is_skipped(run_copy, caplog, content, why):
+  (run_copy / "checkpoints" / "checkpoint").write_bytes(content)
+  assert checkpoints.find_intact(str(run_copy)).endswith("ckpt-4")
+  skipped = [w for w in _warnings(caplog) if "skipped the state file" in w]
+  assert len(skipped) == 1 and why in skipped[0], _warnings(caplog)
+
+
+def test_bad_state_file_run_resumes_and_repairs_it(run_copy, caplog):
+  caplog.set_level(logging.INFO)
+  (run_copy / "checkpoints" / "checkpoint").write_bytes(b"complete garbage\n")
+  train_tiny(run_copy, ["train.steps=6"])
+  assert _resumed_from(caplog).endswith("ckpt-4 at step 4")
+  # The state file is whole again and rotation (keep 3) works on the old ones.
+  assert 'model_checkpoint_path: "ckpt-6"' in _state(run_copy)
+  assert checkpoints.state_problem(str(run_copy / "checkpoints")) is None
+  assert [checkpoints.step_of(p) for p in checkpoints.candidates(
+      str(run_copy / "checkpoints"))] == [6, 4, 2]
+
+
+def _truncate(path):
+  path.write_bytes(path.read_bytes()[:40])
+
+
+def _flip(path):
+  data = bytearray(path.read_bytes())
+  data[len(data) // 2] ^= 0x10  # one bit
+  path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage", [_truncate, _flip], ids=["truncated", "bit_flipped"])
+def test_damaged_newest_is_skipped(run_copy, caplog, damage):
+  damage(run_copy / "checkpoints" / "ckpt-4.data-00000-of-00001")
+  assert checkpoints.find_intact(str(run_copy)).endswith("ckpt-2")
+  skipped = [w for w in _warnings(caplog) if "skipped" in w]
+  assert len(skipped) == 1 and "ckpt-4" in skipped[0] and "damaged" in skipped[0]
+
+
+def test_damaged_newest_run_resumes_from_older(run_copy, caplog):
+  caplog.set_level(logging.INFO)
+  _flip(run_copy / "checkpoints" / "ckpt-4.data-00000-of-00001")
+  assert train_tiny(run_copy, ["train.steps=6"])["step"] == 6
+  assert _resumed_from(caplog).endswith("ckpt-2 at step 2")
+  # ckpt-4 was saved again over the damaged one: it reads back whole now.
+  assert checkpoints.damage(str(run_copy / "checkpoints" / "ckpt-4")) is None
+
+
+def test_leftovers_of_a_killed_save_are_removed(run_copy):
+  folder = run_copy / "checkpoints"
+  (folder / "ckpt-5_temp").mkdir()
+  (folder / "ckpt-5_temp" / "part-00000-of-00001.data-00000-of-00001").write_bytes(b"x")
+  (folder / "checkpoint.tmp0123abcd").write_text("half")
+  train_tiny(run_copy, ["train.steps=6"])
+  names = sorted(os.listdir(folder))
+  assert not [n for n in names if "_temp" in n or ".tmp" in n], names
+  assert "ckpt-6.index" in names
+
+
+def test_nonfinite_weights_are_never_saved(plugins_loaded, tmp_path, caplog):
+  from tests.conftest import RING8, SMALL
+  from tfgan1 import config as config_lib
+  from tfgan1 import train
+  run = train.Run(config_lib.load(RING8, SMALL))
+  manager = checkpoints.manager(run.checkpoint, str(tmp_path), keep=1)
+  assert checkpoints.save(manager, run.trainer, 1).endswith("ckpt-1")
+  kernel = run.trainer.gan.discriminator.trainable_variables[0]
+  kernel.assign(np.full(kernel.shape, np.nan, np.float32))
+  for step in (2, 3):  # keep=1: a save would have rotated ckpt-1 away
+    assert checkpoints.save(manager, run.trainer, step) is None
+  assert checkpoints.candidates(str(tmp_path / "checkpoints")) == [
+      str(tmp_path / "checkpoints" / "ckpt-1")]
+  warned = [w for w in _warnings(caplog) if "not saved at step 2" in w]
+  assert warned and "NaN or inf" in warned[0] and "ckpt-1" in warned[0]
+  # The kept checkpoint is the finite one.
+  reader = checkpoints.tf.train.load_checkpoint(str(tmp_path / "checkpoints" / "ckpt-1"))
+  values = [reader.get_tensor(n) for n, d in reader.get_variable_to_dtype_map().items()
+            if d.is_floating]
+  assert values and all(np.isfinite(v).all() for v in values)
+
+
+def test_finished_run_changes_nothing(run_copy, caplog):
+  caplog.set_level(logging.INFO)
+  before = snapshot(run_copy)
+  record = train_tiny(run_copy, ["train.log_every=1"])  # a harmless change
+  assert record["step"] == 4
+  assert any("already finished at step 4" in r.getMessage() for r in caplog.records)
+  assert snapshot(run_copy) == before
+
+
+def test_harmless_change_is_logged_in_one_line(run_copy, caplog):
+  caplog.set_level(logging.INFO)
+  train_tiny(run_copy, ["train.steps=6", "train.log_every=3"])
+  changed = [r.getMessage() for r in caplog.records if "changed since" in r.getMessage()]
+  assert changed == ["config: changed since the saved run: train.log_every (2 -> 3), "
+                     "train.steps (4 -> 6)"]
+  assert not list(run_copy.glob("config.*.yaml"))
+
+
+def test_allowed_config_change_keeps_the_old_config(run_copy):
+  old = (run_copy / "config.yaml").read_bytes()
+  train_tiny(run_copy, ["train.steps=6", "optimizer.learning_rate=0.001", ALLOW])
+  assert (run_copy / "config.4.yaml").read_bytes() == old
+  assert "learning_rate: 0.001" in (run_copy / "config.yaml").read_text()
+  steps = [json.loads(l)["step"] for l in (run_copy / "metrics.jsonl").read_text().splitlines()]
+  assert steps == [4, 6]
+
+
+def test_disk_full_mid_run_is_one_line_then_resumes(run_copy, monkeypatch):
+  real_save = checkpoints.tf.train.CheckpointManager.save
+
+  def full_disk_at_6(self, checkpoint_number=None, **kwargs):
+    if checkpoint_number == 6:
+      raise OSError(errno.ENOSPC, "No space left on device")
+    return real_save(self, checkpoint_number=checkpoint_number, **kwargs)
+
+  monkeypatch.setattr(checkpoints.tf.train.CheckpointManager, "save", full_disk_at_6)
+  with pytest.raises(UserError) as info:
+    train_tiny(run_copy, ["train.steps=6"])
+  message = str(info.value)
+  assert "\n" not in message and "disk is full" in message and message.endswith(
+      f"resume from {run_copy / 'checkpoints' / 'ckpt-4'}")
+  assert not (run_copy / ".lock").exists()  # released
+  monkeypatch.undo()
+  assert train_tiny(run_copy, ["train.steps=6"])["step"] == 6
+
+
+def test_disk_full_recognised_from_tf_errors():
+  tf = checkpoints.tf
+  assert checkpoints.is_disk_full(tf.errors.ResourceExhaustedError(
+      None, None, "ckpt-6_temp; No space left on device"))
+  assert not checkpoints.is_disk_full(tf.errors.ResourceExhaustedError(
+      None, None, "OOM when allocating tensor"))
+  assert not checkpoints.is_disk_full(OSError(errno.EACCES, "Permission denied"))
+
+
+def test_lock_dies_with_its_process(tmp_path):
+  workdir = tmp_path / "run"
+  code = ("import sys, time\nfrom tfgan1 import workdir\n"
+          "lock = workdir.Lock(sys.argv[1]).__enter__()\nlock.start()\n"
+          "print('locked', flush=True)\ntime.sleep(120)\n")
+  holder = subprocess.Popen([sys.executable, "-c", code, str(workdir)], cwd=ROOT,
+                            stdout=subprocess.PIPE, text=True)
+  try:
+    assert holder.stdout.readline().strip() == "locked"
+    with pytest.raises(UserError, match=f"in use by process {holder.pid};"):
+      workdir_lib.Lock(str(workdir)).__enter__()
+  finally:
+    holder.send_signal(signal.SIGKILL)
+    holder.wait(timeout=30)
+  assert (workdir / ".lock").read_text().strip() == str(holder.pid)  # stale file
+  with workdir_lib.Lock(str(workdir)) as lock:  # does not block the next run
+    lock.start()
+    assert (workdir / ".lock").read_text().strip() == str(os.getpid())
+  assert not (workdir / ".lock").exists()
