@@ -170,13 +170,16 @@ def test_damaged_checkpoint_is_one_line_and_nothing_lost(short_run, tmp_path):
   workdir, _ = short_run
   copy = tmp_path / "damaged"
   subprocess.run(["cp", "-r", str(workdir), str(copy)], check=True)
-  data = copy / "checkpoints" / "ckpt-60.data-00000-of-00001"
-  data.write_bytes(data.read_bytes()[:100])
+  # Every checkpoint damaged: nothing intact to fall back to (test_reliability
+  # covers the fallback to an older intact one).
+  for data in (copy / "checkpoints").glob("ckpt-*.data-00000-of-00001"):
+    data.write_bytes(data.read_bytes()[:100])
   before = {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()}
   out = run_cli("--config", CONFIG, "--workdir", copy, *SMALL, "--set", "train.steps=80")
   lines = [l for l in out.stderr.splitlines() if l.strip()]
   assert out.returncode == 2 and len(lines) == 1, out.stderr[-2000:]
-  assert lines[0].startswith("error: checkpoint: ") and "ckpt-60" in lines[0]
+  assert lines[0].startswith("error: checkpoint: no intact checkpoint left")
+  assert "ckpt-60" in lines[0] and "ckpt-30" in lines[0]
   assert {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()} == before
 
 
@@ -185,6 +188,10 @@ def test_checkpoint_of_other_architecture(short_run, tmp_path):
   copy = tmp_path / "other"
   subprocess.run(["cp", "-r", str(workdir), str(copy)], check=True)
   out = run_cli("--config", CONFIG, "--workdir", copy, *SMALL,
+                "--set", "generator.hidden=[16]", "--set", "train.steps=80")
+  assert out.returncode == 2  # refused at the config comparison
+  assert "differing keys: generator.hidden" in out.stderr.strip().splitlines()[-1]
+  out = run_cli("--config", CONFIG, "--workdir", copy, *SMALL, "--allow_config_change",
                 "--set", "generator.hidden=[16]", "--set", "train.steps=80")
   assert out.returncode == 2
   assert "cannot be restored into this config" in out.stderr.strip().splitlines()[-1]
