@@ -9,6 +9,7 @@ import dataclasses
 import types
 from typing import Any, Mapping, Optional, Tuple
 
+from tfgan1 import schedules
 from tfgan1 import yamlio
 from tfgan1.errors import UserError
 from tfgan1.config_schema import build, set_override
@@ -40,9 +41,13 @@ class PenaltySpec:
 
 @dataclasses.dataclass(frozen=True)
 class OptimizerSpec:
-  """A Keras optimizer by name (`adam`, `sgd`, `rmsprop`, ...) and its kwargs."""
+  """A Keras optimizer by name (`adam`, `sgd`, `rmsprop`, ...) and its kwargs.
+
+  `learning_rate` is a number or a schedule mapping (`tfgan1.schedules`).
+  """
   name: str = "adam"
-  learning_rate: float = _field(2e-4, gt=0.0)
+  learning_rate: Any = _field(2e-4, "a number or {schedule: ...}",
+                              parse=schedules.parse)
   kwargs: Mapping[str, Any] = _no_kwargs()
 
 
@@ -146,7 +151,7 @@ def load(path, overrides=()):
 def to_dict(config):
   """The config as plain YAML-ready data, in the same layout a user writes."""
   if isinstance(config, (PluginSpec, PenaltySpec, OptimizerSpec)):
-    out = {f.name: getattr(config, f.name)
+    out = {f.name: to_dict(getattr(config, f.name))
            for f in dataclasses.fields(config) if f.name != "kwargs"}
     out.update(config.kwargs)
     return out

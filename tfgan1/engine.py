@@ -16,6 +16,7 @@ from tfgan1 import tfimport
 tf = tfimport.tensorflow()
 
 from tfgan1 import losses
+from tfgan1 import schedules
 
 
 def _zeros_for_none(grads, variables):
@@ -66,7 +67,8 @@ class Trainer:
     reals = [next(iterator) for _ in range(self.batches_per_step)]
     zs = [self.noise_fn(rng, self.cfg.batch_size) for _ in range(self.noises_per_step)]
     seed = tf.cast(rng.make_seeds(1)[:, 0], tf.int32)
-    return self._update(reals, zs, seed)
+    rates = schedules.current_rates(self.optimizers)  # read before this step's update
+    return {**self._update(reals, zs, seed), **rates}
 
   def _after_d_update(self):
     for hook in self._d_hooks:
