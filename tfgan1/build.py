@@ -8,6 +8,7 @@ import dataclasses
 import inspect
 from typing import Any
 
+from tfgan1 import augment
 from tfgan1 import config as config_lib
 from tfgan1 import registry
 from tfgan1 import schedules
@@ -77,7 +78,8 @@ def models(config, spec, keras_module=keras):
 
 def gan(config, spec):
   generator, discriminator = models(config, spec)
-  return GAN(generator, discriminator, family(config), penalties(config))
+  return GAN(generator, discriminator, family(config), penalties(config),
+             augment.make(config, spec))
 
 
 def _optimizer_classes():

@@ -79,6 +79,25 @@ class TrainConfig:
   eval_every: int = _field(0, "0: evaluate only at the end", min=0)
 
 
+AUGMENT_OPS = ("color", "translation", "cutout")  # tfgan1.augment.OPS
+
+
+def _augment_policy(value, path):
+  """`"color,translation,cutout"`: a comma list of distinct AUGMENT_OPS names."""
+  names = [n.strip() for n in value.split(",")] if isinstance(value, str) else None
+  if not names or any(n not in AUGMENT_OPS for n in names) or len(set(names)) < len(names):
+    raise UserError(f"{path}: {value!r} is not allowed; expected distinct names from "
+                    f"{', '.join(AUGMENT_OPS)}, comma-separated")
+  return ",".join(names)
+
+
+@dataclasses.dataclass(frozen=True)
+class AugmentConfig:
+  """DiffAugment before every D call (`tfgan1.augment`); images only."""
+  policy: str = _field("color,translation,cutout", parse=_augment_policy)
+  p: float = _field(1.0, "chance that an image gets each op", min=0.0, max=1.0)
+
+
 @dataclasses.dataclass(frozen=True)
 class EmaConfig:
   """Exponential moving average of G's weights, used to sample and evaluate."""
@@ -108,6 +127,7 @@ class Config:
   d_optimizer: Optional[Mapping[str, Any]] = None
   eval: EvalConfig = EvalConfig()
   ema: Optional[EmaConfig] = None
+  augment: Optional[AugmentConfig] = None
 
 
 def from_dict(raw, overrides=()):

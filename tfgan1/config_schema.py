@@ -45,6 +45,8 @@ def _check_range(meta, value, path):
     raise _bad(path, value, "choose one of: " + ", ".join(sorted(meta["choices"])))
   if "min" in meta and value < meta["min"]:
     raise _bad(path, value, f"must be >= {meta['min']}")
+  if "max" in meta and value > meta["max"]:
+    raise _bad(path, value, f"must be <= {meta['max']}")
   if "gt" in meta and value <= meta["gt"]:
     raise _bad(path, value, f"must be > {meta['gt']}")
   if "lt" in meta and value >= meta["lt"]:

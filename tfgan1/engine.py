@@ -143,7 +143,9 @@ class Trainer:
       self._after_d_update()
     for j in range(self.cfg.n_g):
       with tf.GradientTape() as tape:
-        loss_g = losses.generator_objective(self.gan, reals[-1], zs[self.cfg.n_d + j])
+        loss_g = losses.generator_objective(
+            self.gan, reals[-1], zs[self.cfg.n_d + j],
+            tf.random.experimental.stateless_fold_in(seed, self.cfg.n_d + j))
       g_grads = _zeros_for_none(tape.gradient(loss_g, self.g_vars), self.g_vars)
       self._apply("g", g_grads, self.g_vars)
     metrics.update(loss_g=loss_g, grad_norm_d=_norm(d_grads), grad_norm_g=_norm(g_grads))

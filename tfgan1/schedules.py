@@ -7,6 +7,7 @@ iteration count. That counter is in every checkpoint, so a resumed run continues
 the schedule where it stopped. `parse` checks the YAML at load (no TensorFlow);
 `make` builds the Keras schedule.
 """
+import math
 import types
 
 from tfgan1.errors import UserError
@@ -26,9 +27,12 @@ _INTS = ("warmup_steps", "decay_steps")
 def _number(value, key, positive=False):
   if isinstance(value, bool) or not isinstance(value, (int, float)):
     raise UserError(f"{key}: {value!r} is not allowed; expected a number")
+  value = float(value)
+  if not math.isfinite(value):
+    raise UserError(f"{key}: {value!r} is not allowed; expected a finite number")
   if positive and not value > 0:
-    raise UserError(f"{key}: {value!r} is not allowed; must be > 0")
-  return float(value)
+    raise UserError(f"{key}: {value!r} is not allowed; must be > 0.0")
+  return value
 
 
 def _check_entry(path, key, value):
