@@ -9,8 +9,10 @@ import inspect
 import os
 from typing import Any
 
+from tfgan1 import augment
 from tfgan1 import config as config_lib
 from tfgan1 import registry
+from tfgan1 import schedules
 from tfgan1 import tfimport
 from tfgan1.errors import UserError, describe
 from tfgan1.losses import GAN, PenaltyTerm
@@ -124,7 +126,8 @@ def models(config, spec, keras_module=keras):
 
 def gan(config, spec):
   generator, discriminator = models(config, spec)
-  return GAN(generator, discriminator, family(config), penalties(config))
+  return GAN(generator, discriminator, family(config), penalties(config),
+             augment.make(config, spec))
 
 
 def _optimizer_classes():
@@ -135,13 +138,14 @@ def _optimizer_classes():
 
 
 def optimizer(spec, field):
-  """A Keras optimizer from `{name, learning_rate, **kwargs}`."""
+  """A Keras optimizer from `{name, learning_rate, **kwargs}`; the learning rate
+  may be a schedule, read at the optimizer's own (checkpointed) iteration count."""
   classes = _optimizer_classes()
   if spec.name.lower() not in classes:
     raise UserError(f"{field}.name: {spec.name!r} is not allowed; choose one of: "
                     f"{', '.join(sorted(classes))}")
   return construct(field, spec.name, classes[spec.name.lower()], (),
-                   {"learning_rate": spec.learning_rate, **dict(spec.kwargs)})
+                   {"learning_rate": schedules.make(spec.learning_rate), **dict(spec.kwargs)})
 
 
 def optimizers(config):

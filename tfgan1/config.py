@@ -9,6 +9,7 @@ import dataclasses
 import types
 from typing import Any, Mapping, Optional, Tuple
 
+from tfgan1 import schedules
 from tfgan1 import yamlio
 from tfgan1.errors import UserError
 from tfgan1.config_schema import build, check_tree, set_override
@@ -40,9 +41,13 @@ class PenaltySpec:
 
 @dataclasses.dataclass(frozen=True)
 class OptimizerSpec:
-  """A Keras optimizer by name (`adam`, `sgd`, `rmsprop`, ...) and its kwargs."""
+  """A Keras optimizer by name (`adam`, `sgd`, `rmsprop`, ...) and its kwargs.
+
+  `learning_rate` is a number or a schedule mapping (`tfgan1.schedules`).
+  """
   name: str = "adam"
-  learning_rate: float = _field(2e-4, gt=0.0)
+  learning_rate: Any = _field(2e-4, "a number or {schedule: ...}",
+                              parse=schedules.parse)
   kwargs: Mapping[str, Any] = _no_kwargs()
 
 
@@ -74,6 +79,25 @@ class TrainConfig:
   eval_every: int = _field(0, "0: evaluate only at the end", min=0)
 
 
+AUGMENT_OPS = ("color", "translation", "cutout")  # tfgan1.augment.OPS
+
+
+def _augment_policy(value, path):
+  """`"color,translation,cutout"`: a comma list of distinct AUGMENT_OPS names."""
+  names = [n.strip() for n in value.split(",")] if isinstance(value, str) else None
+  if not names or any(n not in AUGMENT_OPS for n in names) or len(set(names)) < len(names):
+    raise UserError(f"{path}: {value!r} is not allowed; expected distinct names from "
+                    f"{', '.join(AUGMENT_OPS)}, comma-separated")
+  return ",".join(names)
+
+
+@dataclasses.dataclass(frozen=True)
+class AugmentConfig:
+  """DiffAugment before every D call (`tfgan1.augment`); images only."""
+  policy: str = _field("color,translation,cutout", parse=_augment_policy)
+  p: float = _field(1.0, "chance that an image gets each op", min=0.0, max=1.0)
+
+
 @dataclasses.dataclass(frozen=True)
 class EmaConfig:
   """Exponential moving average of G's weights, used to sample and evaluate."""
@@ -103,6 +127,7 @@ class Config:
   d_optimizer: Optional[Mapping[str, Any]] = None
   eval: EvalConfig = EvalConfig()
   ema: Optional[EmaConfig] = None
+  augment: Optional[AugmentConfig] = None
 
 
 def from_dict(raw, overrides=()):
@@ -147,7 +172,7 @@ def load(path, overrides=()):
 def to_dict(config):
   """The config as plain YAML-ready data, in the same layout a user writes."""
   if isinstance(config, (PluginSpec, PenaltySpec, OptimizerSpec)):
-    out = {f.name: getattr(config, f.name)
+    out = {f.name: to_dict(getattr(config, f.name))
            for f in dataclasses.fields(config) if f.name != "kwargs"}
     out.update(config.kwargs)
     return out

@@ -96,6 +96,8 @@ def check_tree(raw):
 def check_value(tp, value, path, meta=None):
   """Returns `value` converted to type `tp`, or raises a one-line UserError."""
   meta = meta or {}
+  if "parse" in meta:  # a field with its own parser (a learning-rate schedule)
+    return meta["parse"](value, path)
   origin = typing.get_origin(tp)
   if origin is typing.Union:  # Optional[X]
     if value is None:

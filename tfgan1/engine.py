@@ -16,6 +16,7 @@ from tfgan1 import tfimport
 tf = tfimport.tensorflow()
 
 from tfgan1 import losses
+from tfgan1 import schedules
 
 
 def _zeros_for_none(grads, variables):
@@ -66,7 +67,8 @@ class Trainer:
     reals = [next(iterator) for _ in range(self.batches_per_step)]
     zs = [self.noise_fn(rng, self.cfg.batch_size) for _ in range(self.noises_per_step)]
     seed = tf.cast(rng.make_seeds(1)[:, 0], tf.int32)
-    return self._update(reals, zs, seed)
+    rates = schedules.current_rates(self.optimizers)  # read before this step's update
+    return {**self._update(reals, zs, seed), **rates}
 
   def _after_d_update(self):
     for hook in self._d_hooks:
@@ -141,7 +143,9 @@ class Trainer:
       self._after_d_update()
     for j in range(self.cfg.n_g):
       with tf.GradientTape() as tape:
-        loss_g = losses.generator_objective(self.gan, reals[-1], zs[self.cfg.n_d + j])
+        loss_g = losses.generator_objective(
+            self.gan, reals[-1], zs[self.cfg.n_d + j],
+            tf.random.experimental.stateless_fold_in(seed, self.cfg.n_d + j))
       g_grads = _zeros_for_none(tape.gradient(loss_g, self.g_vars), self.g_vars)
       self._apply("g", g_grads, self.g_vars)
     metrics.update(loss_g=loss_g, grad_norm_d=_norm(d_grads), grad_norm_g=_norm(g_grads))

@@ -34,9 +34,25 @@ class GAN:
   discriminator: Any
   family: Any
   penalties: List[PenaltyTerm]
+  augment: Any = None  # tfgan1.augment.Augment: fn(images, seed), or None
 
   def d_call(self, x):
     return self.discriminator(x, training=True)
+
+  def augment_pair(self, real, fake, seed):
+    """DiffAugment: one draw for the real batch and one for the fake batch.
+
+    Every D call of the step then reads these augmented batches (penalties
+    too), and `sg(aug(G(z)))` is the stop-gradient copy of the same draw, so
+    the one-step G term's two D-gradients still cancel.
+    """
+    if self.augment is None:
+      return real, fake
+    return (self.augment(real, tf.random.experimental.stateless_fold_in(seed, _AUG_REAL)),
+            self.augment(fake, tf.random.experimental.stateless_fold_in(seed, _AUG_FAKE)))
+
+
+_AUG_REAL, _AUG_FAKE = 1_000_001, 1_000_002  # apart from the penalties' fold-ins
 
 
 def frozen_discriminator_call(discriminator, x):
@@ -76,6 +92,7 @@ def _mean(logits):
 def one_step_objective(gan, real, z, seed, step, lam, form):
   """Returns (the one loss to differentiate, a dict of scalar metrics)."""
   fake = gan.generator(z, training=True)
+  real, fake = gan.augment_pair(real, fake, seed)
   fake_sg = tf.stop_gradient(fake)
   real_logits = gan.d_call(real)
   fake_sg_logits = gan.d_call(fake_sg)
@@ -96,7 +113,8 @@ def one_step_objective(gan, real, z, seed, step, lam, form):
 
 def discriminator_objective(gan, real, z, seed, step):
   """L_D + penalties for a D update (G's output is stop-gradient)."""
-  fake_sg = tf.stop_gradient(gan.generator(z, training=True))
+  real, fake_sg = gan.augment_pair(
+      real, tf.stop_gradient(gan.generator(z, training=True)), seed)
   real_logits = gan.d_call(real)
   fake_logits = gan.d_call(fake_sg)
   loss_d = gan.family.discriminator_loss(real_logits, fake_logits)
@@ -108,6 +126,7 @@ def discriminator_objective(gan, real, z, seed, step):
 def both_objectives(gan, real, z, seed, step):
   """(L_D + penalties, L_G, metrics) from one forward pass: the simultaneous rule."""
   fake = gan.generator(z, training=True)
+  real, fake = gan.augment_pair(real, fake, seed)
   real_logits = gan.d_call(real)
   fake_logits = gan.d_call(fake)
   loss_d = gan.family.discriminator_loss(real_logits, fake_logits)
@@ -118,13 +137,15 @@ def both_objectives(gan, real, z, seed, step):
   return loss_d + penalty, loss_g, metrics
 
 
-def generator_objective(gan, real, z):
+def generator_objective(gan, real, z, seed=None):
   """L_G for a G update.
 
   D(x) is computed only for families whose G loss reads it (relativistic ones
-  set `generator_needs_real = True`); the others get `real_logits=None`.
+  set `generator_needs_real = True`); the others get `real_logits=None`. `seed`
+  draws the augmentation, when the run augments.
   """
-  fake_logits = gan.d_call(gan.generator(z, training=True))
+  real, fake = gan.augment_pair(real, gan.generator(z, training=True), seed)
+  fake_logits = gan.d_call(fake)
   real_logits = None
   if getattr(gan.family, "generator_needs_real", False):
     real_logits = tf.stop_gradient(gan.d_call(real))

@@ -39,9 +39,6 @@ def load_sampler(workdir):
 def sample(config, generator, num, seed):
   """`num` samples [num, *shape] as float32 numpy, in the data's coordinates."""
   from tfgan1 import build  # pylint: disable=g-import-not-at-top
-  import numpy as np  # pylint: disable=g-import-not-at-top
+  from tfgan1 import sampling  # pylint: disable=g-import-not-at-top
   rng = build.tf.random.Generator.from_seed(seed)
-  noise = build.noise_fn(config)
-  chunks = [generator(noise(rng, min(500, num - i)), training=False).numpy()
-            for i in range(0, num, 500)]
-  return np.concatenate(chunks).astype(np.float32)
+  return sampling.generate(generator, sampling.noise(config, rng, num))

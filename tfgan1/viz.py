@@ -41,6 +41,11 @@ def scatter_image(samples, reference, extent, size=256):
   return canvas
 
 
+def is_image(shape):
+  """Whether samples of `shape` are [H, W, C] pictures (not points)."""
+  return len(shape) == 3 and shape[-1] in (1, 3, 4)
+
+
 def image_grid(images, columns=None):
   """Tiles images [N, H, W, C] in [-1, 1] into one uint8 [rows*H, cols*W, 3] grid."""
   images = np.asarray(images, np.float32)

@@ -30,7 +30,8 @@ flags.DEFINE_string("out", None, "Folder to write the SavedModel to.")
 
 def is_image(shape):
   """Whether samples of `shape` are [H, W, C] pictures (exported as uint8)."""
-  return len(shape) == 3 and shape[-1] in (1, 3, 4)
+  from tfgan1 import viz  # pylint: disable=g-import-not-at-top
+  return viz.is_image(shape)
 
 
 def to_uint8(tf, images):

@@ -1,0 +1,118 @@
+"""Truncation and spherical walks: the math by hand, and tools/sample.py end to end."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT
+from tfgan1 import build
+from tfgan1 import config as config_lib
+from tfgan1 import sampling
+from tfgan1 import train
+from tfgan1.errors import UserError
+
+tf = build.tf
+MNIST = ROOT.parent / "shared" / "data" / "mnist"
+TINY_TRAIN = {"steps": 2, "batch_size": 8, "log_every": 1, "sample_every": 100,
+              "checkpoint_every": 100}
+
+
+def test_truncation_redraws_only_the_outliers():
+  shape = [200, 16]
+  plain = tf.random.Generator.from_seed(3).normal(shape).numpy()
+  cut = sampling.truncated_normal(tf.random.Generator.from_seed(3), shape, 0.7)
+  assert cut.shape == tuple(shape) and cut.dtype == np.float32
+  assert np.abs(cut).max() <= 0.7
+  inside = np.abs(plain) <= 0.7
+  assert 0.4 < inside.mean() < 0.6  # P(|z| <= 0.7) = 0.516
+  np.testing.assert_array_equal(cut[inside], plain[inside])
+  assert np.abs(cut[~inside]).std() > 0.1  # redrawn, not clipped to the edge
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0])
+def test_truncation_threshold_must_be_positive(bad):
+  with pytest.raises(UserError, match=r"^--truncation: .* must be > 0"):
+    sampling.truncated_normal(tf.random.Generator.from_seed(0), [2, 2], bad)
+
+
+def test_truncation_refuses_uniform_noise():
+  cfg = config_lib.from_dict({"generator": "mlp", "discriminator": "mlp", "loss": "hinge",
+                              "data": "ring8", "noise": {"distribution": "uniform"}})
+  with pytest.raises(UserError, match=r"^--truncation: 0.5 needs noise.distribution normal"):
+    sampling.noise(cfg, tf.random.Generator.from_seed(0), 4, 0.5)
+
+
+def test_slerp_by_hand():
+  z0, z1 = np.array([2.0, 0.0]), np.array([0.0, 4.0])
+  path = sampling.slerp(z0, z1, 3)
+  np.testing.assert_allclose(path[0], z0, atol=1e-6)
+  np.testing.assert_allclose(path[2], z1, atol=1e-6)
+  # Halfway round the quarter circle, at the mean of the two norms.
+  np.testing.assert_allclose(path[1], 3.0 * np.array([1.0, 1.0]) / np.sqrt(2.0), atol=1e-6)
+  angles = np.arctan2(sampling.slerp(z0, z1, 5)[:, 1], sampling.slerp(z0, z1, 5)[:, 0])
+  np.testing.assert_allclose(np.diff(angles), np.pi / 8, atol=1e-6)  # even steps
+  with pytest.raises(UserError, match=r"^--interpolate: 1 is not allowed"):
+    sampling.slerp(z0, z1, 1)
+
+
+def _train(workdir, raw):
+  train.train_and_evaluate(config_lib.from_dict(raw), str(workdir))
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, plugins_loaded):
+  """{name: workdir} of two 2-step runs: ring8 (toy) and, when here, MNIST."""
+  tmp = tmp_path_factory.mktemp("sampling")
+  out = {"ring8": tmp / "ring8"}
+  _train(out["ring8"], {"generator": {"name": "mlp", "hidden": [8]},
+                        "discriminator": {"name": "mlp", "hidden": [8]},
+                        "loss": "hinge", "data": "ring8", "noise": {"dim": 4},
+                        "train": TINY_TRAIN, "eval": {"num_samples": 10}})
+  if MNIST.is_dir():
+    out["mnist"] = tmp / "mnist"
+    _train(out["mnist"], {"generator": {"name": "dcgan", "base_channels": 8},
+                          "discriminator": {"name": "dcgan", "base_channels": 8},
+                          "loss": "hinge", "noise": {"dim": 16}, "train": TINY_TRAIN,
+                          "data": {"name": "mnist", "path": str(MNIST), "split": "test"}})
+  return out
+
+
+def _tools(jobs):
+  """Runs tools/sample.py once per argument list, side by side."""
+  procs = [subprocess.Popen([sys.executable, str(ROOT / "tools" / "sample.py"), *map(str, a)],
+                            cwd=ROOT, text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE) for a in jobs]
+  return [(p.wait(timeout=240), p.communicate()[1]) for p in procs]
+
+
+def test_truncated_noise_of_a_run():
+  cfg = config_lib.from_dict({"generator": "mlp", "discriminator": "mlp", "loss": "hinge",
+                              "data": "ring8", "noise": {"dim": 3}})
+  z = sampling.noise(cfg, tf.random.Generator.from_seed(0), 600, 0.5)
+  assert z.shape == (600, 3) and np.abs(z).max() <= 0.5
+  plain = sampling.noise(cfg, tf.random.Generator.from_seed(0), 600)
+  assert np.abs(plain).max() > 2.0
+
+
+def test_sample_tool_truncation_and_walks(runs, tmp_path):
+  """Three tool calls side by side (each one imports TensorFlow)."""
+  ring = runs["ring8"]
+  jobs = [["--workdir", ring, "--interpolate", 7, "--truncation", 0.5,
+           "--out", tmp_path / "w.npy"],
+          ["--workdir", ring, "--interpolate", 7, "--out", tmp_path / "w.png"]]
+  if "mnist" in runs:
+    jobs.append(["--workdir", runs["mnist"], "--interpolate", 6, "--truncation", 0.7,
+                 "--out", tmp_path / "walk.png"])
+  results = _tools(jobs)
+  for rc, err in results[:1] + results[2:]:
+    assert rc == 0, err[-2000:]
+  walk = np.load(tmp_path / "w.npy")
+  assert walk.shape == (7, 2) and np.isfinite(walk).all()
+  rc, err = results[1]
+  assert rc == 2 and len(err.strip().splitlines()) == 1
+  assert err.startswith("error: --interpolate: a walk picture needs image samples")
+  if "mnist" in runs:
+    strip = tf.io.decode_png(tf.io.read_file(str(tmp_path / "walk.png"))).numpy()
+    assert strip.shape == (28, 6 * 28, 3)
+    assert strip.std() > 1  # drawn, not blank
