@@ -107,7 +107,15 @@ class Trainer:
     n = len(self.d_vars)
     return grads[:n], grads[n:], metrics
 
+  def _forward_state(self):
+    """Non-trainable state the forward pass moves (BatchNorm statistics), saved
+    before it so that a skipped step can put it back."""
+    models = (self.gan.discriminator, self.gan.generator)
+    variables = [v for m in models for v in m.non_trainable_variables]
+    return variables, loss_scale.snapshot(variables)
+
   def _one_step(self, reals, zs, seed):
+    forward_state = self._forward_state()
     d_grads, g_grads, metrics = self.one_step_gradients(reals[0], zs[0], seed)
     # No weight may change before every gradient is computed. The stateless G
     # term reads D's weights on a path that D's own gradients never touch, so
@@ -121,7 +129,8 @@ class Trainer:
         self._apply("g", g_grads, self.g_vars)
       self._after_d_update()
     with tf.control_dependencies(d_grads + g_grads):
-      ok = self.guard.apply_if_finite(update, [(metrics, d_grads, g_grads)], self.step + 1)
+      ok = self.guard.apply_if_finite(update, [(metrics, d_grads, g_grads)], self.step + 1,
+                                      forward_state)
     metrics.update(grad_norm_d=_norm(d_grads), grad_norm_g=_norm(g_grads))
     return self._finish(metrics, ok)
 
@@ -141,13 +150,15 @@ class Trainer:
                                               variables))
 
   def _simultaneous(self, reals, zs, seed):
+    forward_state = self._forward_state()
     d_grads, g_grads, metrics = self.simultaneous_gradients(reals[0], zs[0], seed)
     def update():
       self._apply("d", d_grads, self.d_vars)
       self._apply("g", g_grads, self.g_vars)
       self._after_d_update()
     with tf.control_dependencies(d_grads + g_grads):  # as in _one_step
-      ok = self.guard.apply_if_finite(update, [(metrics, d_grads, g_grads)], self.step + 1)
+      ok = self.guard.apply_if_finite(update, [(metrics, d_grads, g_grads)], self.step + 1,
+                                      forward_state)
     metrics.update(grad_norm_d=_norm(d_grads), grad_norm_g=_norm(g_grads))
     return self._finish(metrics, ok)
 

@@ -104,13 +104,15 @@ class StepGuard:
     losses_ok = tf.reduce_all(finite | ~is_loss)
     return tf.reduce_all(finite), losses_ok, first, values[first]
 
-  def apply_if_finite(self, update, parts, step):
+  def apply_if_finite(self, update, parts, step, forward_state=((), ())):
     """Runs `update()` only when every loss and gradient in `parts` is finite.
 
-    `step` is the number of the step being taken (1 for the first). Returns ok.
+    `step` is the number of the step being taken (1 for the first). The forward
+    pass already moved some state (BatchNorm's moving statistics): a skipped
+    step puts `forward_state` = (variables, their `snapshot`) back. Returns ok.
     """
     ok, losses_ok, first, value = self.verdict(parts)
-    tf.cond(ok, lambda: run(update), lambda: tf.constant(False))
+    tf.cond(ok, lambda: run(update), lambda: _put_back(*forward_state))
     self.record(ok, losses_ok, first, value, step)
     return ok
 
@@ -182,13 +184,15 @@ def snapshot(variables):
   return [tf.identity(tf.convert_to_tensor(v)) for v in variables]
 
 
+def _put_back(variables, saved):
+  for v, value in zip(variables, saved):
+    v.assign(value)
+  return tf.constant(False)
+
+
 def restore_unless(ok, variables, saved):
   """Puts `saved` back into `variables` when `ok` is false (a skipped step)."""
-  def put_back():
-    for v, value in zip(variables, saved):
-      v.assign(value)
-    return tf.constant(False)
-  tf.cond(ok, lambda: tf.constant(True), put_back)
+  tf.cond(ok, lambda: tf.constant(True), lambda: _put_back(variables, saved))
 
 
 def scaled_input_gradients(fn, x, scale):

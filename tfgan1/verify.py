@@ -56,7 +56,7 @@ def compare(grads, reference):
   return {"max_abs_diff": diff, "relative": diff / max(scale, 1e-30)}
 
 
-def report(grads):
+def report(grads, tolerance=TOLERANCE):
   """The comparison of every rule pair that should agree, as one dict."""
   ref = grads["simultaneous"]
   result = {}
@@ -64,8 +64,8 @@ def report(grads):
     for net, i in (("discriminator", 0), ("generator", 1)):
       result[f"{name}_vs_simultaneous/{net}"] = compare(grads[name][i], ref[i])
   worst = max(r["relative"] for r in result.values())
-  return {"pairs": result, "worst_relative": worst, "tolerance": TOLERANCE,
-          "ok": worst <= TOLERANCE}
+  return {"pairs": result, "worst_relative": worst, "tolerance": tolerance,
+          "ok": worst <= tolerance}
 
 
 def main(config):
@@ -76,7 +76,11 @@ def main(config):
   real = next(iter(built.data.dataset(config.train.batch_size, config.seed)))
   z = built.noise_fn(rng, config.train.batch_size)
   seed = tf.constant([config.seed, 0], tf.int32)
-  result = report(rule_gradients(trainer, real, z, seed))
+  # A mixed policy rounds every product to its compute dtype, so the rules agree
+  # only to that precision: the plugin's `verify_factor` loosens the tolerance.
+  factor = float(getattr(built.precision, "verify_factor", 1.0))
+  result = report(rule_gradients(trainer, real, z, seed), TOLERANCE * factor)
+  result["precision"] = config.precision.name
   if not result["ok"]:
     result["likely_cause"] = _LIKELY_CAUSE
   print(json.dumps(result, indent=2))

@@ -6,7 +6,8 @@ A precision plugin is a class registered in `PRECISIONS` whose instances have:
   * `loss_scale`: None, or `{"initial_scale": s, "growth_interval": n}` for one
     dynamic loss scale per train step (needed where small gradients underflow);
   * `verify_factor`: how much looser `--verify`'s relative tolerance is than
-    float32's, since the rules' gradients agree only to the compute precision.
+    float32's: the ratio of the compute dtype's rounding unit to float32's
+    (2^-24), since the rules' gradients agree only to the compute precision.
 Variables stay float32 under every policy (Keras' mixed policies keep them so);
 the core casts D's logits to float32, and G's output layers are float32.
 """
@@ -28,12 +29,13 @@ class MixedBfloat16:
   """bfloat16 compute, float32 variables (CPUs, TPUs, Ampere and later GPUs).
 
   bfloat16 has float32's exponent range, so nothing underflows sooner and no
-  loss scale is needed. It keeps 8 significant bits (float32: 24), so the rules'
-  gradients agree to about 2^-8 of their size: `--verify` allows 1e-2.
+  loss scale is needed. It keeps 8 significant bits (float32: 24), so where the
+  one-step bracket's two D-gradients cancel (the classic form) they leave 2^-8 of
+  their size, not 2^-24: `--verify`'s tolerance is 2^16 times float32's.
   """
   policy = "mixed_bfloat16"
   loss_scale = None
-  verify_factor = 1000.0
+  verify_factor = 2.0 ** 16
 
 
 @PRECISIONS.register("mixed_float16")
@@ -43,10 +45,10 @@ class MixedFloat16:
   float16 keeps 11 significant bits but its smallest normal number is 6e-5, so
   gradients are scaled by `initial_scale` (halved on overflow, doubled after
   `growth_interval` finite steps in a row; Keras' LossScaleOptimizer defaults).
-  `--verify` allows 1e-3.
+  11 significant bits: `--verify`'s tolerance is 2^13 times float32's.
   """
   policy = "mixed_float16"
-  verify_factor = 100.0
+  verify_factor = 2.0 ** 13
 
   def __init__(self, initial_scale=2.0 ** 15, growth_interval=2000):
     initial = check_number("precision.initial_scale", initial_scale, ge=1)
