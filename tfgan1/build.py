@@ -104,6 +104,21 @@ def family(config):
   return check_interface("loss", config.loss.name, obj, "loss")
 
 
+def precision(config):
+  """The precision plugin; it must name a Keras dtype policy (`policy`)."""
+  plugin = _plugin(registry.PRECISIONS, config.precision, "precision")
+  name = getattr(plugin, "policy", None)
+  try:
+    if not isinstance(name, str):
+      raise TypeError(name)
+    keras.dtype_policies.get(name)
+  except (ValueError, TypeError):
+    raise UserError(f"precision: {config.precision.name!r} names no Keras dtype policy "
+                    f"(its `policy` is {name!r}); expected e.g. 'float32', "
+                    "'mixed_float16', 'mixed_bfloat16'") from None
+  return plugin
+
+
 def penalties(config):
   terms = []
   for i, spec in enumerate(config.penalties):
@@ -170,18 +185,22 @@ class Built:
   gan: GAN
   optimizers: dict
   noise_fn: Any
+  precision: Any = None
 
 
 def everything(config):
   """All live parts of a run, built and checked before any file is written.
 
   Keras' weight initialisers draw from the global seed: set it so `seed` fixes
-  the initial weights too.
+  the initial weights too. The precision's dtype policy is set (always, so an
+  earlier run in this process leaves none behind) before any network is built.
   """
   keras.utils.set_random_seed(config.seed)
   check_noise_size(config)
+  prec = precision(config)
+  keras.mixed_precision.set_dtype_policy(prec.policy)
   data = dataset(config)
-  built = Built(data, gan(config, data.spec), optimizers(config), noise_fn(config))
+  built = Built(data, gan(config, data.spec), optimizers(config), noise_fn(config), prec)
   check_shapes(config, data.spec, built.gan)
   return built
 

@@ -36,6 +36,7 @@ def make(trainer, rng, iterator):
   """The run's tf.train.Checkpoint; optimizers are saved under their role."""
   parts = dict(step=trainer.step, generator=trainer.gan.generator,
                discriminator=trainer.gan.discriminator, noise_rng=rng)
+  parts["loss_scale"] = trainer.guard.checkpointed()  # scale and skip counters
   for role, opt in trainer.optimizers.items():
     parts[f"optimizer_{role}"] = opt
   if trainer.ema is not None:

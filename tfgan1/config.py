@@ -72,6 +72,12 @@ class TrainConfig:
   n_d: int = _field(1, "alternating: D updates per iteration", min=1)
   n_g: int = _field(1, "alternating: G updates per iteration", min=1)
   jit_compile: bool = _field(False, "XLA-compile the train step")
+  on_nonfinite: str = _field(
+      "stop", "a step with a non-finite loss or gradient is skipped on device; stop: "
+      "end the run (exit 1) at the next log; skip: go on", choices=("stop", "skip"))
+  max_skipped_steps: int = _field(
+      50, "on_nonfinite=skip: stop after more than this many skipped steps in a row",
+      min=0)
   log_every: int = _field(100, min=1)
   checkpoint_every: int = _field(1000, min=1)
   keep_checkpoints: int = _field(3, min=1)
@@ -128,6 +134,7 @@ class Config:
   eval: EvalConfig = EvalConfig()
   ema: Optional[EmaConfig] = None
   augment: Optional[AugmentConfig] = None
+  precision: PluginSpec = PluginSpec("float32")
 
 
 def from_dict(raw, overrides=()):

@@ -10,11 +10,16 @@ The step is plain Python under one `tf.function(jit_compile=...)` boundary; it
 returns a flat dict of scalar tensors that the loop fetches only when it logs.
 Reading data and drawing noise happen outside that boundary (in a thin outer
 `tf.function`), since iterators and stateful RNG cannot be XLA-compiled.
+
+Every rule's update is conditional on device (`loss_scale.StepGuard`): a step
+whose losses or gradients are not finite changes no weight of either network,
+and one dynamic loss scale (float16 policies) covers the whole step.
 """
 from tfgan1 import tfimport
 
 tf = tfimport.tensorflow()
 
+from tfgan1 import loss_scale
 from tfgan1 import losses
 from tfgan1 import schedules
 
@@ -30,14 +35,18 @@ def _norm(grads):
 class Trainer:
   """Owns the optimizers, the step counter and the compiled train step."""
 
-  def __init__(self, gan, train_cfg, optimizers, noise_fn, ema=None):
-    """`optimizers` is {"shared": opt} (one_step only) or {"d": opt, "g": opt}."""
+  def __init__(self, gan, train_cfg, optimizers, noise_fn, ema=None, scaling=None):
+    """`optimizers` is {"shared": opt} (one_step only) or {"d": opt, "g": opt};
+    `scaling` is the precision plugin's dynamic loss-scale settings, or None."""
     self.gan = gan
     self.cfg = train_cfg
     self.optimizers = optimizers
     self.noise_fn = noise_fn
     self.ema = ema
     self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+    self.guard = loss_scale.StepGuard(train_cfg.on_nonfinite, train_cfg.max_skipped_steps,
+                                      scaling)
+    gan.input_gradient_scale = self.guard.scale if self.guard.dynamic else None
     self.d_vars = list(gan.discriminator.trainable_variables)
     self.g_vars = list(gan.generator.trainable_variables)
     if "shared" in optimizers:
@@ -77,10 +86,12 @@ class Trainer:
     if hook is not None:
       hook(self.gan.discriminator)
 
-  def _finish(self, metrics):
+  def _finish(self, metrics, ok):
     self.step.assign_add(1)
     if self.ema is not None:
-      self.ema.update(self.step)
+      tf.cond(ok, lambda: loss_scale.run(lambda: self.ema.update(self.step)),
+              lambda: tf.constant(False))
+    metrics.update(self.guard.metrics())
     return metrics
 
   def _apply(self, name, grads, variables):
@@ -92,61 +103,98 @@ class Trainer:
       total, metrics = losses.one_step_objective(
           self.gan, real, z, seed, self.step, self.cfg.lambda_,
           form or self.cfg.one_step_form)
-    grads = tape.gradient(total, self.d_vars + self.g_vars)
-    grads = _zeros_for_none(grads, self.d_vars + self.g_vars)
+      scaled = self.guard.scale_loss(total)
+    grads = tape.gradient(scaled, self.d_vars + self.g_vars)
+    grads = self.guard.unscale(_zeros_for_none(grads, self.d_vars + self.g_vars))
     n = len(self.d_vars)
     return grads[:n], grads[n:], metrics
 
+  def _forward_state(self):
+    """Non-trainable state the forward pass moves (BatchNorm statistics), saved
+    before it so that a skipped step can put it back."""
+    models = (self.gan.discriminator, self.gan.generator)
+    variables = [v for m in models for v in m.non_trainable_variables]
+    return variables, loss_scale.snapshot(variables)
+
   def _one_step(self, reals, zs, seed):
+    forward_state = self._forward_state()
     d_grads, g_grads, metrics = self.one_step_gradients(reals[0], zs[0], seed)
     # No weight may change before every gradient is computed. The stateless G
     # term reads D's weights on a path that D's own gradients never touch, so
     # without this fence graph scheduling may run that read after D's update
     # (seen: a few G gradient entries computed from updated D weights).
-    with tf.control_dependencies(d_grads + g_grads):
+    def update():
       if "shared" in self.optimizers:
         self._apply("shared", d_grads + g_grads, self.d_vars + self.g_vars)
       else:
         self._apply("d", d_grads, self.d_vars)
         self._apply("g", g_grads, self.g_vars)
-    self._after_d_update()
+      self._after_d_update()
+    with tf.control_dependencies(d_grads + g_grads):
+      ok = self.guard.apply_if_finite(update, [(metrics, d_grads, g_grads)], self.step + 1,
+                                      forward_state)
     metrics.update(grad_norm_d=_norm(d_grads), grad_norm_g=_norm(g_grads))
-    return self._finish(metrics)
+    return self._finish(metrics, ok)
 
   def simultaneous_gradients(self, real, z, seed):
     """(D grads of L_D, G grads of L_G, metrics) from one forward pass."""
     with tf.GradientTape(persistent=True) as tape:
       loss_d, loss_g, metrics = losses.both_objectives(
           self.gan, real, z, seed, self.step)
-    d_grads = _zeros_for_none(tape.gradient(loss_d, self.d_vars), self.d_vars)
-    g_grads = _zeros_for_none(tape.gradient(loss_g, self.g_vars), self.g_vars)
+      loss_d, loss_g = self.guard.scale_loss(loss_d), self.guard.scale_loss(loss_g)
+    d_grads = self._grads(tape, loss_d, self.d_vars)
+    g_grads = self._grads(tape, loss_g, self.g_vars)
     del tape
     return d_grads, g_grads, metrics
 
+  def _grads(self, tape, scaled_loss, variables):
+    return self.guard.unscale(_zeros_for_none(tape.gradient(scaled_loss, variables),
+                                              variables))
+
   def _simultaneous(self, reals, zs, seed):
+    forward_state = self._forward_state()
     d_grads, g_grads, metrics = self.simultaneous_gradients(reals[0], zs[0], seed)
-    with tf.control_dependencies(d_grads + g_grads):  # as in _one_step
+    def update():
       self._apply("d", d_grads, self.d_vars)
       self._apply("g", g_grads, self.g_vars)
-    self._after_d_update()
+      self._after_d_update()
+    with tf.control_dependencies(d_grads + g_grads):  # as in _one_step
+      ok = self.guard.apply_if_finite(update, [(metrics, d_grads, g_grads)], self.step + 1,
+                                      forward_state)
     metrics.update(grad_norm_d=_norm(d_grads), grad_norm_g=_norm(g_grads))
-    return self._finish(metrics)
+    return self._finish(metrics, ok)
+
+  def _state(self):
+    """Every variable a step may write: both networks and their optimizers."""
+    models = (self.gan.discriminator, self.gan.generator)
+    return ([v for m in models for v in m.variables]
+            + [v for opt in self.optimizers.values() for v in opt.variables])
 
   def _alternating(self, reals, zs, seed):
+    # Each update needs the one before, so the check comes after all of them:
+    # a bad step puts every variable back (both networks, both optimizers).
+    state = self._state()
+    saved = loss_scale.snapshot(state)
+    parts = []
     for i in range(self.cfg.n_d):  # unrolled: n_d and n_g are small constants
       with tf.GradientTape() as tape:
         loss, metrics = losses.discriminator_objective(
             self.gan, reals[i], zs[i], tf.random.experimental.stateless_fold_in(seed, i),
             self.step)
-      d_grads = _zeros_for_none(tape.gradient(loss, self.d_vars), self.d_vars)
+        loss = self.guard.scale_loss(loss)
+      d_grads = self._grads(tape, loss, self.d_vars)
       self._apply("d", d_grads, self.d_vars)
       self._after_d_update()
+      parts.append((dict(metrics), d_grads, []))
     for j in range(self.cfg.n_g):
       with tf.GradientTape() as tape:
         loss_g = losses.generator_objective(
             self.gan, reals[-1], zs[self.cfg.n_d + j],
             tf.random.experimental.stateless_fold_in(seed, self.cfg.n_d + j))
-      g_grads = _zeros_for_none(tape.gradient(loss_g, self.g_vars), self.g_vars)
+        scaled = self.guard.scale_loss(loss_g)
+      g_grads = self._grads(tape, scaled, self.g_vars)
       self._apply("g", g_grads, self.g_vars)
+      parts.append(({"loss_g": loss_g}, [], g_grads))
+    ok = self.guard.undo_unless_finite(parts, state, saved, self.step + 1)
     metrics.update(loss_g=loss_g, grad_norm_d=_norm(d_grads), grad_norm_g=_norm(g_grads))
-    return self._finish(metrics)
+    return self._finish(metrics, ok)

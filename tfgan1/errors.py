@@ -13,6 +13,10 @@ class UserError(Exception):
   """Bad input from the user: reported as one line, exit code 2."""
 
 
+class NonFiniteStop(Exception):
+  """Non-finite losses or gradients stopped the run (`train.on_nonfinite`): exit 1."""
+
+
 def describe(err):
   """`Type: first informative line` of an exception from TF, Keras or a plugin.
 

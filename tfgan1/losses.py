@@ -10,10 +10,14 @@ stateless G term:  L_G(D_sg(G(z)), sg(D(x)))   with D_sg = D under stop-gradient
 Both G terms give D a zero gradient and G the gradient of L_G. For relativistic
 families L_G also reads D(x): in the classic form both terms read the same D(x),
 so D's gradients through it cancel too; the stateless form stops them outright.
+
+Under a mixed-precision policy D's logits are cast to float32 here, so every
+loss, penalty, metric and the one-step bracket is computed in float32.
 """
 import dataclasses
 from typing import Any, List
 
+from tfgan1 import loss_scale
 from tfgan1 import tfimport
 
 tf = tfimport.tensorflow()
@@ -35,9 +39,17 @@ class GAN:
   family: Any
   penalties: List[PenaltyTerm]
   augment: Any = None  # tfgan1.augment.Augment: fn(images, seed), or None
+  # The loss scale (a float16 run): penalties' input gradients use it too.
+  input_gradient_scale: Any = None
 
   def d_call(self, x):
-    return self.discriminator(x, training=True)
+    return tf.cast(self.discriminator(x, training=True), tf.float32)
+
+  def penalty_d_call(self, x):
+    """D for a penalty that differentiates D with respect to its input."""
+    if self.input_gradient_scale is None:
+      return self.d_call(x)
+    return loss_scale.scaled_input_gradients(self.d_call, x, self.input_gradient_scale)
 
   def augment_pair(self, real, fake, seed):
     """DiffAugment: one draw for the real batch and one for the fake batch.
@@ -65,7 +77,7 @@ def frozen_discriminator_call(discriminator, x):
   trainable = [tf.stop_gradient(v) for v in discriminator.trainable_variables]
   non_trainable = [tf.convert_to_tensor(v) for v in discriminator.non_trainable_variables]
   logits, _ = discriminator.stateless_call(trainable, non_trainable, x, training=True)
-  return logits
+  return tf.cast(logits, tf.float32)
 
 
 def penalty_terms(gan, real, fake_sg, seed, step):
@@ -75,7 +87,7 @@ def penalty_terms(gan, real, fake_sg, seed, step):
   for i, term in enumerate(gan.penalties):
     term_seed = tf.random.experimental.stateless_fold_in(seed, i)
     compute = lambda t=term, s=term_seed: tf.cast(
-        t.fn(gan.d_call, real, fake_sg, s), tf.float32)
+        t.fn(gan.penalty_d_call, real, fake_sg, s), tf.float32)
     if term.every == 1:
       value = compute()
     else:  # lazy regularisation (StyleGAN2): every k steps, weight scaled by k

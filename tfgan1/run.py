@@ -13,7 +13,7 @@ from absl import logging
 
 from tfgan1 import config as config_lib
 from tfgan1 import plugin_loader
-from tfgan1.errors import UserError
+from tfgan1.errors import NonFiniteStop, UserError
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("config", None, "YAML run config.")
@@ -69,6 +69,9 @@ def main(argv):
   except KeyboardInterrupt:
     logging.warning("stopped; run the same command again to resume")
     sys.exit(130)
+  except NonFiniteStop as e:  # train.on_nonfinite: the bad steps changed no weight
+    print(f"error: {e}", file=sys.stderr)
+    sys.exit(1)
 
 
 def parse_flags(argv):

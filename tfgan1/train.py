@@ -29,7 +29,7 @@ class Run:
       ema = GeneratorEMA(built.gan.generator, build.keras, config.ema.decay,
                          config.ema.start)
     self.trainer = Trainer(built.gan, config.train, built.optimizers,
-                           built.noise_fn, ema)
+                           built.noise_fn, ema, getattr(built.precision, "loss_scale", None))
     self.rng = tf.random.Generator.from_seed(config.seed)
     self.iterator = iter(self.data.dataset(config.train.batch_size, config.seed))
     self.checkpoint = checkpoints.make(self.trainer, self.rng, self.iterator)
@@ -94,6 +94,8 @@ def _loop(run, manager, writer, workdir):
       scalars = reporting.to_host(metrics)
       reporting.write_scalars(writer, step, scalars, "train")
       logging.info(progress.line(step, scalars))
+      writer.flush()  # the bad step's scalars stay on disk if the guard stops the run
+      run.trainer.guard.check()  # raises NonFiniteStop (train.on_nonfinite)
     if step % cfg.sample_every == 0:
       _write_samples(run, writer, workdir, step)
     if step % cfg.checkpoint_every == 0:

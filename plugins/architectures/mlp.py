@@ -44,8 +44,9 @@ class MLP:
     x = z
     for units in hidden:
       x = _hidden_block(keras, x, units, activation, norm)
-    x = keras.layers.Dense(math.prod(spec.shape))(x)
-    out = keras.layers.Reshape(spec.shape)(x)
+    # float32 output whatever the precision policy: losses and samples expect it.
+    x = keras.layers.Dense(math.prod(spec.shape), dtype="float32")(x)
+    out = keras.layers.Reshape(spec.shape, dtype="float32")(x)
     return keras.Model(z, out, name="generator")
 
   @staticmethod
@@ -69,7 +70,7 @@ class MLP:
       x = _hidden_block(keras, x, units, activation, norm)
       if dropout:  # breaks one-step compatibility: `--verify` reports it
         x = keras.layers.Dropout(dropout)(x)
-    logits = keras.layers.Dense(1)(x)
+    logits = keras.layers.Dense(1, dtype="float32")(x)
     return keras.Model(inputs, logits, name="discriminator")
 
 
