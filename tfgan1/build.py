@@ -9,6 +9,7 @@ import inspect
 from typing import Any
 
 from tfgan1 import config as config_lib
+from tfgan1 import distribute
 from tfgan1 import registry
 from tfgan1 import tfimport
 from tfgan1.errors import UserError, describe
@@ -120,15 +121,19 @@ class Built:
   noise_fn: Any
 
 
-def everything(config):
+def everything(config, strategy=None):
   """All live parts of a run, built and checked before any file is written.
 
   Keras' weight initialisers draw from the global seed: set it so `seed` fixes
-  the initial weights too.
+  the initial weights too. Networks and optimizers are built in the scope of
+  `strategy` (None: one device).
   """
   keras.utils.set_random_seed(config.seed)
   data = dataset(config)
-  built = Built(data, gan(config, data.spec), optimizers(config), noise_fn(config))
+  with distribute.scope(strategy):
+    built = Built(data, gan(config, data.spec), optimizers(config), noise_fn(config))
+  if config.distribute.sync_batch_norm:
+    distribute.synchronize_batch_norm([built.gan.generator, built.gan.discriminator])
   check_shapes(config, data.spec, built.gan)
   return built
 

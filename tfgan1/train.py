@@ -7,6 +7,7 @@ from absl import logging
 from tfgan1 import build
 from tfgan1 import checkpoints
 from tfgan1 import config as config_lib
+from tfgan1 import distribute
 from tfgan1 import reporting
 from tfgan1 import restore
 from tfgan1 import yamlio
@@ -23,14 +24,16 @@ class Run:
 
   def __init__(self, config):
     self.config = config
-    built = build.everything(config)
+    self.strategy = distribute.make(config)  # first: before any other TF work
+    built = build.everything(config, self.strategy)
     self.data = built.data
-    ema = None
-    if config.ema is not None:
-      ema = GeneratorEMA(built.gan.generator, build.keras, config.ema.decay,
-                         config.ema.start)
-    self.trainer = Trainer(built.gan, config.train, built.optimizers,
-                           built.noise_fn, ema)
+    with distribute.scope(self.strategy):
+      ema = None
+      if config.ema is not None:
+        ema = GeneratorEMA(built.gan.generator, build.keras, config.ema.decay,
+                           config.ema.start)
+      self.trainer = Trainer(built.gan, config.train, built.optimizers,
+                             built.noise_fn, ema, self.strategy)
     self.rng = tf.random.Generator.from_seed(config.seed)
     self.iterator = iter(self.data.dataset(config.train.batch_size, config.seed))
     self.checkpoint = checkpoints.make(self.trainer, self.rng, self.iterator)
@@ -121,6 +124,7 @@ def train_and_evaluate(config, workdir):
   if latest:
     checkpoints.restore(run.checkpoint, latest)
     logging.info("resuming from %s at step %d", latest, int(run.trainer.step.numpy()))
+  workdir = distribute.output_dir(run.strategy, workdir)  # multi_worker: chief's only
   os.makedirs(workdir, exist_ok=True)
   with open(os.path.join(workdir, "config.yaml"), "w", encoding="utf-8") as f:
     f.write(yamlio.dump(config_lib.to_dict(config)))
