@@ -133,7 +133,7 @@ def everything(config, strategy=None):
   with distribute.scope(strategy):
     built = Built(data, gan(config, data.spec), optimizers(config), noise_fn(config))
   if config.distribute.sync_batch_norm:
-    distribute.synchronize_batch_norm([built.gan.generator, built.gan.discriminator])
+    distribute.synchronize_batch_norm(built.gan)
   check_shapes(config, data.spec, built.gan)
   return built
 
