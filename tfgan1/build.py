@@ -11,6 +11,7 @@ from typing import Any
 
 from tfgan1 import augment
 from tfgan1 import config as config_lib
+from tfgan1 import distribute
 from tfgan1 import registry
 from tfgan1 import schedules
 from tfgan1 import tfimport
@@ -188,19 +189,23 @@ class Built:
   precision: Any = None
 
 
-def everything(config):
+def everything(config, strategy=None):
   """All live parts of a run, built and checked before any file is written.
 
   Keras' weight initialisers draw from the global seed: set it so `seed` fixes
   the initial weights too. The precision's dtype policy is set (always, so an
   earlier run in this process leaves none behind) before any network is built.
+  Networks and optimizers are built in the scope of `strategy` (None: one device).
   """
   keras.utils.set_random_seed(config.seed)
   check_noise_size(config)
   prec = precision(config)
   keras.mixed_precision.set_dtype_policy(prec.policy)
   data = dataset(config)
-  built = Built(data, gan(config, data.spec), optimizers(config), noise_fn(config), prec)
+  with distribute.scope(strategy):
+    built = Built(data, gan(config, data.spec), optimizers(config), noise_fn(config), prec)
+  if config.distribute.sync_batch_norm:
+    distribute.synchronize_batch_norm(built.gan)
   check_shapes(config, data.spec, built.gan)
   return built
 

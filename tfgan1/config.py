@@ -117,6 +117,18 @@ class EvalConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class DistributeConfig:
+  """Which tf.distribute strategy runs the step (`tfgan1/distribute.py`)."""
+  strategy: str = _field(
+      "default", "default: one device; mirrored: all local GPUs (or `devices`); "
+      "multi_worker: from TF_CONFIG; tpu: TPUStrategy (untested)",
+      choices=("default", "mirrored", "multi_worker", "tpu"))
+  devices: Tuple[str, ...] = _field((), "mirrored: devices to use, e.g. [/gpu:0, /gpu:1]")
+  sync_batch_norm: bool = _field(
+      False, "BatchNormalization layers use global-batch statistics across replicas")
+
+
+@dataclasses.dataclass(frozen=True)
 class Config:
   """A whole run. `generator`, `discriminator`, `loss` and `data` are required."""
   generator: PluginSpec
@@ -135,6 +147,7 @@ class Config:
   ema: Optional[EmaConfig] = None
   augment: Optional[AugmentConfig] = None
   precision: PluginSpec = PluginSpec("float32")
+  distribute: DistributeConfig = DistributeConfig()
 
 
 def from_dict(raw, overrides=()):

@@ -19,6 +19,7 @@ from tfgan1 import tfimport
 
 tf = tfimport.tensorflow()
 
+from tfgan1 import distribute
 from tfgan1 import loss_scale
 from tfgan1 import losses
 from tfgan1 import schedules
@@ -35,10 +36,15 @@ def _norm(grads):
 class Trainer:
   """Owns the optimizers, the step counter and the compiled train step."""
 
-  def __init__(self, gan, train_cfg, optimizers, noise_fn, ema=None, scaling=None):
+  def __init__(self, gan, train_cfg, optimizers, noise_fn, ema=None, scaling=None,
+               strategy=None):
     """`optimizers` is {"shared": opt} (one_step only) or {"d": opt, "g": opt};
-    `scaling` is the precision plugin's dynamic loss-scale settings, or None."""
+    `scaling` is the precision plugin's dynamic loss-scale settings, or None.
+
+    Under a `strategy` (None: one device), build the Trainer in its scope.
+    """
     self.gan = gan
+    self.strategy = strategy
     self.cfg = train_cfg
     self.optimizers = optimizers
     self.noise_fn = noise_fn
@@ -61,7 +67,7 @@ class Trainer:
                      if hasattr(layer, "tfgan1_after_update")]
     rule = {"one_step": self._one_step, "simultaneous": self._simultaneous,
             "alternating": self._alternating}[train_cfg.rule]
-    self._update = tf.function(rule, jit_compile=train_cfg.jit_compile)
+    self._update = distribute.replica_function(strategy, rule, train_cfg.jit_compile)
     self.train_step = tf.function(self._outer_step)
 
   @property
@@ -77,7 +83,14 @@ class Trainer:
     zs = [self.noise_fn(rng, self.cfg.batch_size) for _ in range(self.noises_per_step)]
     seed = tf.cast(rng.make_seeds(1)[:, 0], tf.int32)
     rates = schedules.current_rates(self.optimizers)  # read before this step's update
-    return {**self._update(reals, zs, seed), **rates}
+    if self.strategy is None:
+      return {**self._update(reals, zs, seed), **rates}
+    metrics = self.strategy.run(self._replica_update,
+                                (distribute.split(self.strategy, (reals, zs)), seed))
+    return {**distribute.mean(self.strategy, metrics), **rates}
+
+  def _replica_update(self, shards, seed):
+    return self._update(*shards, distribute.replica_seed(seed))
 
   def _after_d_update(self):
     for hook in self._d_hooks:
@@ -95,6 +108,7 @@ class Trainer:
     return metrics
 
   def _apply(self, name, grads, variables):
+    grads = distribute.scale_gradients(grads)  # replicas: mean over the global batch
     self.optimizers[name].apply_gradients(zip(grads, variables))
 
   def one_step_gradients(self, real, z, seed, form=None):

@@ -6,6 +6,7 @@ from absl import logging
 from tfgan1 import build
 from tfgan1 import checkpoints
 from tfgan1 import config as config_lib
+from tfgan1 import distribute
 from tfgan1 import history
 from tfgan1 import reporting
 from tfgan1 import restore
@@ -20,16 +21,20 @@ _FIXED_NOISE_SEED_OFFSET = 1_000_003  # fixed-noise grid: apart from the train R
 class Run:
   """Everything a run holds, built before the workdir is touched."""
 
-  def __init__(self, config):
+  def __init__(self, config, strategy=None):
+    """`strategy`: from `distribute.make(config)`, made before any other TF work."""
     self.config = config
-    built = build.everything(config)
+    self.strategy = strategy
+    built = build.everything(config, self.strategy)
     self.data = built.data
-    ema = None
-    if config.ema is not None:
-      ema = GeneratorEMA(built.gan.generator, build.keras, config.ema.decay,
-                         config.ema.start)
-    self.trainer = Trainer(built.gan, config.train, built.optimizers,
-                           built.noise_fn, ema, getattr(built.precision, "loss_scale", None))
+    with distribute.scope(self.strategy):
+      ema = None
+      if config.ema is not None:
+        ema = GeneratorEMA(built.gan.generator, build.keras, config.ema.decay,
+                           config.ema.start)
+      self.trainer = Trainer(built.gan, config.train, built.optimizers, built.noise_fn,
+                             ema, getattr(built.precision, "loss_scale", None),
+                             self.strategy)
     self.rng = tf.random.Generator.from_seed(config.seed)
     self.iterator = iter(self.data.dataset(config.train.batch_size, config.seed))
     self.checkpoint = checkpoints.make(self.trainer, self.rng, self.iterator)
@@ -114,7 +119,11 @@ def train_and_evaluate(config, workdir, allow_config_change=False):
   """
   workdir_lib.check_writable(workdir)
   _warn_lambda_with_adaptive_optimizer(config)
-  with workdir_lib.Lock(workdir) as lock:
+  strategy = distribute.make(config)  # first: MultiWorkerMirroredStrategy must be
+  # made before any other TF work. A multi_worker worker other than the chief
+  # resumes from `workdir` but writes to a folder of its own.
+  out = distribute.output_dir(strategy, workdir)
+  with workdir_lib.Lock(out) as lock:
     latest = checkpoints.find_intact(workdir)
     start = checkpoints.step_of(latest) if latest else 0
     keep_old = latest is not None and history.compare(workdir, config, allow_config_change)
@@ -123,17 +132,17 @@ def train_and_evaluate(config, workdir, allow_config_change=False):
       logging.info("already finished at step %d; raise train.steps with --set to "
                    "train further", start)
       return done
-    run = Run(config)
+    run = Run(config, strategy)
     if latest:
       checkpoints.restore(run.checkpoint, latest)
       logging.info("resuming from %s at step %d", latest, int(run.trainer.step.numpy()))
     lock.start()
-    checkpoints.clean_leftovers(workdir)
-    history.record(workdir, config, start, keep_old)
-    manager = checkpoints.manager(run.checkpoint, workdir, config.train.keep_checkpoints,
-                                  resumed=latest)
-    with workdir_lib.disk_full_is_one_line(workdir, lambda: manager.latest_checkpoint):
-      return _train(run, manager, workdir)
+    checkpoints.clean_leftovers(out)
+    history.record(out, config, start, keep_old)
+    manager = checkpoints.manager(run.checkpoint, out, config.train.keep_checkpoints,
+                                  resumed=latest if out == workdir else None)
+    with workdir_lib.disk_full_is_one_line(out, lambda: manager.latest_checkpoint):
+      return _train(run, manager, out)
 
 
 def _train(run, manager, workdir):

@@ -10,6 +10,7 @@ import json
 import numpy as np
 
 from tfgan1 import build
+from tfgan1 import distribute
 from tfgan1.engine import Trainer
 
 tf = build.tf
@@ -36,7 +37,11 @@ def _reset(models, snapshot):
 
 
 def rule_gradients(trainer, real, z, seed):
-  """{rule: (D grads, G grads)} from identical weights, as numpy, G unscaled."""
+  """{rule: (D grads, G grads)} from identical weights, as numpy, G unscaled.
+
+  Under a strategy each replica differentiates its slice of the batch and the
+  gradients are averaged over replicas, as the train step applies them.
+  """
   models = (trainer.gan.generator, trainer.gan.discriminator)
   start = _snapshot(models)
   lam = trainer.cfg.lambda_
@@ -46,7 +51,7 @@ def rule_gradients(trainer, real, z, seed):
                    ("one_step_stateless", lambda *a: trainer.one_step_gradients(*a, form="stateless")),
                    ("simultaneous_again", trainer.simultaneous_gradients)):
     _reset(models, start)
-    d_grads, g_grads, _ = fn(real, z, seed)
+    d_grads, g_grads = distribute.global_gradients(trainer.strategy, fn, real, z, seed)
     scale = lam if name.startswith("one_step") else 1.0
     out[name] = ([g.numpy() for g in d_grads], [g.numpy() / scale for g in g_grads])
   _reset(models, start)
@@ -120,8 +125,11 @@ def report(grads, cancel_scale=0.0, tolerance_fn=tolerance):
 
 def main(config):
   """Builds the run's models, takes one batch, prints JSON; exit 0 if rules agree."""
-  built = build.everything(config)
-  trainer = Trainer(built.gan, config.train, built.optimizers, built.noise_fn)
+  strategy = distribute.make(config)
+  built = build.everything(config, strategy)
+  with distribute.scope(strategy):
+    trainer = Trainer(built.gan, config.train, built.optimizers, built.noise_fn,
+                      strategy=strategy)
   rng = tf.random.Generator.from_seed(config.seed)
   real = next(iter(built.data.dataset(config.train.batch_size, config.seed)))
   z = built.noise_fn(rng, config.train.batch_size)
@@ -131,6 +139,7 @@ def main(config):
   factor = float(getattr(built.precision, "verify_factor", 1.0))
   result = check(trainer, real, z, seed, factor)
   result["precision"] = config.precision.name
+  result["replicas"] = strategy.num_replicas_in_sync if strategy else 1
   print(json.dumps(result, indent=2))
   return 0 if result["ok"] else 1
 

@@ -1,0 +1,147 @@
+"""tf.distribute runs against the one-device run, end to end through the CLI.
+
+`mirrored` runs on the CPU split into 2 logical devices (the split must happen
+before TensorFlow sets up its devices, hence a subprocess). `multi_worker` runs as
+2 processes on localhost ports with TF_CONFIG. Each must leave the weights, the
+optimizer state and the EMA of the one-device run on the same global batch.
+"""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tfgan1 import config as config_lib
+from tfgan1.errors import UserError
+from tests.conftest import ROOT, run_cli
+
+# A tiny one-step run: SGD, G with BatchNorm (synchronised under a strategy), an R1
+# penalty on D (penalties must be averaged like the loss) and an EMA of G.
+TINY = """
+seed: 0
+data: {name: ring8}
+generator: {name: mlp, hidden: [16, 16], norm: batch_norm}
+discriminator: {name: mlp, hidden: [16, 16]}
+loss: {name: hinge}
+penalties: [{name: r1, weight: 0.5}]
+noise: {dim: 2}
+optimizer: {name: sgd, learning_rate: 0.1}
+ema: {decay: 0.9}
+train: {steps: 3, batch_size: 8, log_every: 1, sample_every: 100, checkpoint_every: 1,
+        keep_checkpoints: 5}
+eval: {num_samples: 100}
+"""
+TWO_CPUS = ("import sys, tensorflow as tf; "
+            "cpu = tf.config.list_physical_devices('CPU')[0]; "
+            "tf.config.set_logical_device_configuration("
+            "cpu, [tf.config.LogicalDeviceConfiguration()] * 2); "
+            "from tfgan1 import run; sys.argv[0] = 'tfgan1.run'; run.entry()")
+MIRRORED = ["--set", "distribute.strategy=mirrored", "--set",
+            "distribute.devices=[/cpu:0, /cpu:1]", "--set", "distribute.sync_batch_norm=true"]
+
+
+def _weights(workdir, step):
+  """Every saved variable of checkpoint `step` (networks, optimizer, EMA, step)."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  reader = tf.train.load_checkpoint(str(workdir / "checkpoints" / f"ckpt-{step}"))
+  return {k: reader.get_tensor(k) for k in reader.get_variable_to_shape_map()
+          if k.endswith("VARIABLE_VALUE")}
+
+
+def _assert_same(workdir, reference, step):
+  got, want = _weights(workdir, step), _weights(reference, step)
+  assert got.keys() == want.keys()
+  for key, value in want.items():
+    np.testing.assert_allclose(got[key], value, rtol=0, atol=1e-6, err_msg=key)
+
+
+def _run_two_cpus(*args):
+  out = subprocess.run([sys.executable, "-c", TWO_CPUS, *map(str, args)], cwd=ROOT,
+                       capture_output=True, text=True, timeout=300, check=False)
+  assert out.returncode == 0, out.stderr[-3000:]
+  return out
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+  path = tmp_path_factory.mktemp("cfg") / "tiny.yaml"
+  path.write_text(TINY)
+  return path
+
+
+@pytest.fixture(scope="module")
+def reference(tiny, tmp_path_factory):
+  """The one-device run, 4 steps, a checkpoint after each."""
+  workdir = tmp_path_factory.mktemp("ref") / "run"
+  out = run_cli("--config", tiny, "--workdir", workdir, "--set", "train.steps=4")
+  assert out.returncode == 0, out.stderr[-3000:]
+  return workdir
+
+
+def test_mirrored_matches_one_device_and_resumes_across(tiny, reference, tmp_path):
+  """one device (step 1) -> mirrored over 2 CPUs (steps 2, 3) -> one device (step 4)."""
+  workdir = tmp_path / "run"
+  (workdir / "checkpoints").mkdir(parents=True)
+  for f in (reference / "checkpoints").glob("ckpt-1.*"):
+    shutil.copy(f, workdir / "checkpoints")
+  (workdir / "checkpoints" / "checkpoint").write_text('model_checkpoint_path: "ckpt-1"\n')
+  out = _run_two_cpus("--config", tiny, "--workdir", workdir, *MIRRORED)
+  assert "resuming from" in out.stderr and "CPU:1" in out.stderr
+  _assert_same(workdir, reference, 3)  # same data position and noise after the switch
+  records = [json.loads(l) for l in (workdir / "metrics.jsonl").read_text().splitlines()]
+  assert records[-1]["step"] == 3 and 0 <= records[-1]["modes"] <= 8
+  assert (workdir / "samples" / "samples_00000003.png").stat().st_size > 0
+  out = run_cli("--config", tiny, "--workdir", workdir, "--set", "train.steps=4")
+  assert out.returncode == 0, out.stderr[-3000:]
+  _assert_same(workdir, reference, 4)
+
+
+def _free_ports(count):
+  socks = [socket.socket() for _ in range(count)]
+  for s in socks:
+    s.bind(("localhost", 0))
+  ports = [s.getsockname()[1] for s in socks]
+  for s in socks:
+    s.close()
+  return ports
+
+
+def test_multi_worker_matches_one_device(tiny, reference, tmp_path):
+  workdir = tmp_path / "run"
+  cluster = {"worker": [f"localhost:{p}" for p in _free_ports(2)]}
+  workers = []
+  for index in range(2):
+    env = dict(os.environ, TMPDIR=str(tmp_path), TF_CONFIG=json.dumps(
+        {"cluster": cluster, "task": {"type": "worker", "index": index}}))
+    workers.append(subprocess.Popen(
+        [sys.executable, "-m", "tfgan1.run", "--config", str(tiny), "--workdir", str(workdir),
+         "--set", "distribute.strategy=multi_worker", "--set", "distribute.sync_batch_norm=true"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+  for worker in workers:
+    _, err = worker.communicate(timeout=300)
+    assert worker.returncode == 0, err[-3000:]
+  _assert_same(workdir, reference, 3)
+  assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # worker 1's files went away
+  assert (workdir / "metrics.jsonl").read_text().count("\n") == 1
+
+
+def test_config_errors(monkeypatch):
+  from tfgan1 import distribute  # pylint: disable=g-import-not-at-top
+  base = {"data": "ring8", "generator": "mlp", "discriminator": "mlp", "loss": "hinge"}
+  config = config_lib.from_dict(dict(base), ["distribute.devices=[/cpu:0]"])
+  with pytest.raises(UserError, match=r"^distribute.devices: \['/cpu:0'\] is not allowed"):
+    distribute.make(config)
+  config = config_lib.from_dict(dict(base), ["distribute.strategy=multi_worker"])
+  monkeypatch.delenv("TF_CONFIG", raising=False)
+  with pytest.raises(UserError, match="^distribute.strategy: 'multi_worker' needs the TF_CONFIG"):
+    distribute.make(config)
+  monkeypatch.setenv("TF_CONFIG", '{"cluster": {}}')
+  with pytest.raises(UserError, match="^TF_CONFIG: .* is not allowed; expected JSON with"):
+    distribute.make(config)
+  assert distribute.make(config_lib.from_dict(dict(base))) is None
+  with pytest.raises(UserError, match=r"^train.batch_size: 7 is not allowed; .* 2 replicas"):
+    distribute.check_batch(7, 2, "mirrored")
