@@ -19,7 +19,7 @@ def build_run(config_path, overrides):
   config = config_lib.load(config_path, overrides)
   plugin_loader.load_all(config.plugins)
   from tfgan1 import train  # pylint: disable=g-import-not-at-top  (imports TF)
-  return train.Run(config)
+  return train.make_run(config)
 
 
 def time_steps(run, iterator, steps):

@@ -15,8 +15,12 @@ from tfgan1.errors import UserError, describe
 SUBDIR = "checkpoints"
 
 
-def make(trainer, rng, iterator):
-  """The run's tf.train.Checkpoint; optimizers are saved under their role."""
+def make(trainer, rng, iterator, cls=None):
+  """The run's tf.train.Checkpoint; optimizers are saved under their role.
+
+  `cls` builds it from the parts (default `tf.train.Checkpoint`); the tf1_graph
+  backend passes one that syncs its graph with these eager copies.
+  """
   parts = dict(step=trainer.step, generator=trainer.gan.generator,
                discriminator=trainer.gan.discriminator, noise_rng=rng)
   for role, opt in trainer.optimizers.items():
@@ -25,7 +29,7 @@ def make(trainer, rng, iterator):
     parts["ema_generator"] = trainer.ema.model
   if iterator is not None:
     parts["data"] = iterator
-  return tf.train.Checkpoint(**parts)
+  return (cls or tf.train.Checkpoint)(**parts)
 
 
 def manager(checkpoint, workdir, keep):

@@ -67,6 +67,8 @@ class TrainConfig:
   n_d: int = _field(1, "alternating: D updates per iteration", min=1)
   n_g: int = _field(1, "alternating: G updates per iteration", min=1)
   jit_compile: bool = _field(False, "XLA-compile the train step")
+  backend: str = _field("tf2", "tf2: the eager engine under tf.function; tf1_graph: "
+                        "a tf.compat.v1 graph and session", choices=("tf2", "tf1_graph"))
   log_every: int = _field(100, min=1)
   checkpoint_every: int = _field(1000, min=1)
   keep_checkpoints: int = _field(3, min=1)

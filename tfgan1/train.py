@@ -4,6 +4,7 @@ import signal
 
 from absl import logging
 
+from tfgan1 import backends
 from tfgan1 import build
 from tfgan1 import checkpoints
 from tfgan1 import config as config_lib
@@ -43,6 +44,11 @@ class Run:
 
   def samples(self, num, seed):
     return restore.sample(self.config, self.sampler, num, seed)
+
+
+def make_run(config):
+  """The run of `config.train.backend` (this module's `Run` for tf2)."""
+  return backends.run_class(config, default=Run)(config)
 
 
 def _warn_lambda_with_adaptive_optimizer(config):
@@ -116,7 +122,7 @@ def train_and_evaluate(config, workdir):
   """
   _check_workdir(workdir)
   _warn_lambda_with_adaptive_optimizer(config)
-  run = Run(config)
+  run = make_run(config)
   latest = checkpoints.latest(workdir)
   if latest:
     checkpoints.restore(run.checkpoint, latest)
