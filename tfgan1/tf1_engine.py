@@ -55,6 +55,16 @@ def chain(ops):
   return ops
 
 
+def _session_config():
+  """Grappler's remapper fails on the spectral-norm D's backward pass ("fanout ...
+  exist for missing node ...BiasAdd") and logs an error on every run; it then
+  leaves that graph unfused anyway, so it is turned off."""
+  config = v1.ConfigProto()
+  off = config.graph_options.rewrite_options.OFF
+  config.graph_options.rewrite_options.remapping = off
+  return config
+
+
 def _owned(ops, model):
   handles = {v.handle.name for v in model.variables}
   return [op for op in ops if op.inputs and op.inputs[0].name in handles]
@@ -86,7 +96,7 @@ class GraphTrainer:
       self.optimizers = tf1_optimizers.make(config)
       self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
       self._placeholders(config, spec)
-      self.session = v1.Session(graph=self.graph)
+      self.session = v1.Session(graph=self.graph, config=_session_config())
       self.ema = None
       if config.ema is not None:
         from tfgan1.ema import GeneratorEMA  # pylint: disable=g-import-not-at-top
