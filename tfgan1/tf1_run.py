@@ -79,6 +79,7 @@ class Trainer:
     self._pairs = self._mirror_pairs()
     self.optimizers = self._optimizer_state()
     self.stale = True  # the graph holds initializer values, not the mirrors'
+    self._draw_fn = None
 
   def _mirror_pairs(self):
     g = self.graph
@@ -121,14 +122,18 @@ class Trainer:
     """The TF2 engine's draws, in its order: batches, noises, then the seed."""
     batches = self.cfg.n_d if self.cfg.rule == "alternating" else 1
     noises = self.cfg.n_d + self.cfg.n_g if self.cfg.rule == "alternating" else 1
-    reals = [next(iterator).numpy() for _ in range(batches)]
-    zs = [self.noise_fn(rng, self.cfg.batch_size).numpy() for _ in range(noises)]
-    return reals, zs, tf.cast(rng.make_seeds(1)[:, 0], tf.int32).numpy()
+    reals = [next(iterator) for _ in range(batches)]
+    zs = [self.noise_fn(rng, self.cfg.batch_size) for _ in range(noises)]
+    return reals, zs, tf.cast(rng.make_seeds(1)[:, 0], tf.int32)
 
   def train_step(self, iterator, rng):
     if self.stale:
       self.push()
-    metrics = self.graph.run(*self._draw(iterator, rng))
+    if self._draw_fn is None:  # one host call per step, not one per eager op
+      self._draw_fn = tf.function(self._draw)
+    reals, zs, seed = self._draw_fn(iterator, rng)
+    metrics = self.graph.run([r.numpy() for r in reals], [z.numpy() for z in zs],
+                             seed.numpy())
     self.step.assign_add(1)  # kept current: the loop reads it when interrupted
     return metrics
 
