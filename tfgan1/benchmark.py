@@ -32,6 +32,19 @@ def time_steps(run, iterator, steps):
   return steps / (time.perf_counter() - start)
 
 
+def interleaved(runs, steps, rounds, warmup):
+  """{name: [steps/s per round]}: `warmup` untimed steps each, then `rounds`
+  rounds of `steps` steps that cycle through `runs` ({name: run})."""
+  for run in runs.values():
+    if warmup:
+      time_steps(run, run.iterator, warmup)
+  rates = {name: [] for name in runs}
+  for _ in range(rounds):
+    for name, run in runs.items():
+      rates[name].append(time_steps(run, run.iterator, steps))
+  return rates
+
+
 def summary(rates):
   return (f"median {statistics.median(rates):.2f} steps/s "
           f"(min {min(rates):.2f}, max {max(rates):.2f})  "

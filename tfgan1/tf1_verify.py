@@ -14,7 +14,6 @@ from tfgan1 import losses
 from tfgan1 import tf1_checks
 from tfgan1 import tf1_run
 from tfgan1 import verify
-from tfgan1.engine import Trainer
 
 tf = build.tf
 RULES = ("one_step", "simultaneous", "alternating")
@@ -63,12 +62,7 @@ def tf1_gradients(config, built, rule, real, z, seed):
 def main(config):
   """Prints JSON; exit 0 when every rule's TF1 gradients equal TF2's."""
   tf1_checks.check(config)
-  built = build.everything(config)
-  trainer = Trainer(built.gan, config.train, built.optimizers, built.noise_fn)
-  rng = tf.random.Generator.from_seed(config.seed)
-  real = next(iter(built.data.dataset(config.train.batch_size, config.seed)))
-  z = built.noise_fn(rng, config.train.batch_size)
-  seed = tf.constant([config.seed, 0], tf.int32)
+  built, trainer, real, z, seed = verify.setup(config)
   result = {}
   for rule in RULES:
     want = tf2_gradients(trainer, rule, real, z, seed)

@@ -68,14 +68,19 @@ def report(grads):
           "ok": worst <= TOLERANCE}
 
 
-def main(config):
-  """Builds the run's models, takes one batch, prints JSON; exit 0 if rules agree."""
+def setup(config):
+  """(built parts, TF2 Trainer, one batch, noise, penalty seed) for a check."""
   built = build.everything(config)
   trainer = Trainer(built.gan, config.train, built.optimizers, built.noise_fn)
   rng = tf.random.Generator.from_seed(config.seed)
   real = next(iter(built.data.dataset(config.train.batch_size, config.seed)))
   z = built.noise_fn(rng, config.train.batch_size)
-  seed = tf.constant([config.seed, 0], tf.int32)
+  return built, trainer, real, z, tf.constant([config.seed, 0], tf.int32)
+
+
+def main(config):
+  """Builds the run's models, takes one batch, prints JSON; exit 0 if rules agree."""
+  _, trainer, real, z, seed = setup(config)
   result = report(rule_gradients(trainer, real, z, seed))
   if not result["ok"]:
     result["likely_cause"] = _LIKELY_CAUSE
