@@ -19,7 +19,7 @@ def build_run(config_path, overrides):
   config = config_lib.load(config_path, overrides)
   plugin_loader.load_all(config.plugins)
   from tfgan1 import train  # pylint: disable=g-import-not-at-top  (imports TF)
-  return train.Run(config)
+  return train.make_run(config)
 
 
 def time_steps(run, iterator, steps):
@@ -30,6 +30,19 @@ def time_steps(run, iterator, steps):
     metrics = run.trainer.train_step(iterator, run.rng)
   {k: float(v) for k, v in metrics.items()}  # pylint: disable=expression-not-assigned
   return steps / (time.perf_counter() - start)
+
+
+def interleaved(runs, steps, rounds, warmup):
+  """{name: [steps/s per round]}: `warmup` untimed steps each, then `rounds`
+  rounds of `steps` steps that cycle through `runs` ({name: run})."""
+  for run in runs.values():
+    if warmup:
+      time_steps(run, run.iterator, warmup)
+  rates = {name: [] for name in runs}
+  for _ in range(rounds):
+    for name, run in runs.items():
+      rates[name].append(time_steps(run, run.iterator, steps))
+  return rates
 
 
 def summary(rates):

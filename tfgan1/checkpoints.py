@@ -32,8 +32,12 @@ _STATE_LINE = re.compile(r'^\s*(model_checkpoint_path|all_model_checkpoint_paths
                          r'\s*:\s*[-+0-9.eE]+\s*$')
 
 
-def make(trainer, rng, iterator):
-  """The run's tf.train.Checkpoint; optimizers are saved under their role."""
+def make(trainer, rng, iterator, cls=None):
+  """The run's tf.train.Checkpoint; optimizers are saved under their role.
+
+  `cls` builds it from the parts (default `tf.train.Checkpoint`); the tf1_graph
+  backend passes one that syncs its graph with these eager copies.
+  """
   parts = dict(step=trainer.step, generator=trainer.gan.generator,
                discriminator=trainer.gan.discriminator, noise_rng=rng)
   parts["loss_scale"] = trainer.guard.checkpointed()  # scale and skip counters
@@ -43,7 +47,7 @@ def make(trainer, rng, iterator):
     parts["ema_generator"] = trainer.ema.model
   if iterator is not None:
     parts["data"] = iterator
-  return tf.train.Checkpoint(**parts)
+  return (cls or tf.train.Checkpoint)(**parts)
 
 
 def step_of(prefix):

@@ -78,6 +78,8 @@ class TrainConfig:
   max_skipped_steps: int = _field(
       50, "on_nonfinite=skip: stop after more than this many skipped steps in a row",
       min=0)
+  backend: str = _field("tf2", "tf2: the eager engine under tf.function; tf1_graph: "
+                        "a tf.compat.v1 graph and session", choices=("tf2", "tf1_graph"))
   log_every: int = _field(100, min=1)
   checkpoint_every: int = _field(1000, min=1)
   keep_checkpoints: int = _field(3, min=1)

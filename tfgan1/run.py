@@ -49,8 +49,8 @@ def _main(argv):
   extra = tuple(os.path.abspath(p) if p.endswith(".py") else p for p in FLAGS.plugin)
   config = dataclasses.replace(config, plugins=tuple(dict.fromkeys(config.plugins + extra)))
   if FLAGS.verify:
-    from tfgan1 import verify  # pylint: disable=g-import-not-at-top
-    sys.exit(verify.main(config))
+    from tfgan1 import backends, verify  # pylint: disable=g-import-not-at-top
+    sys.exit(backends.verifier(config, default=verify.main)(config))
   from tfgan1 import train  # pylint: disable=g-import-not-at-top
   stem = os.path.splitext(os.path.basename(FLAGS.config))[0]
   train.train_and_evaluate(config, FLAGS.workdir or os.path.join("runs", stem),

@@ -3,6 +3,7 @@ import signal
 
 from absl import logging
 
+from tfgan1 import backends
 from tfgan1 import build
 from tfgan1 import checkpoints
 from tfgan1 import config as config_lib
@@ -47,6 +48,15 @@ class Run:
 
   def samples(self, num, seed):
     return restore.sample(self.config, self.sampler, num, seed)
+
+
+def make_run(config, strategy=None):
+  """The run of `config.train.backend` (this module's `Run` for tf2).
+
+  Other backends run on one device (they refuse a `distribute:` strategy).
+  """
+  cls = backends.run_class(config, default=Run)
+  return cls(config, strategy) if cls is Run else cls(config)
 
 
 def _warn_lambda_with_adaptive_optimizer(config):
@@ -132,7 +142,7 @@ def train_and_evaluate(config, workdir, allow_config_change=False):
       logging.info("already finished at step %d; raise train.steps with --set to "
                    "train further", start)
       return done
-    run = Run(config, strategy)
+    run = make_run(config, strategy)
     if latest:
       checkpoints.restore(run.checkpoint, latest)
       logging.info("resuming from %s at step %d", latest, int(run.trainer.step.numpy()))

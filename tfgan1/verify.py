@@ -123,8 +123,8 @@ def report(grads, cancel_scale=0.0, tolerance_fn=tolerance):
           "tolerance": w["tolerance"], "ok": w["relative"] <= w["tolerance"]}
 
 
-def main(config):
-  """Builds the run's models, takes one batch, prints JSON; exit 0 if rules agree."""
+def setup(config):
+  """(built parts, TF2 Trainer, one batch, noise, penalty seed) for a check."""
   strategy = distribute.make(config)
   built = build.everything(config, strategy)
   with distribute.scope(strategy):
@@ -133,12 +133,18 @@ def main(config):
   rng = tf.random.Generator.from_seed(config.seed)
   real = next(iter(built.data.dataset(config.train.batch_size, config.seed)))
   z = built.noise_fn(rng, config.train.batch_size)
-  seed = tf.constant([config.seed, 0], tf.int32)
+  return built, trainer, real, z, tf.constant([config.seed, 0], tf.int32)
+
+
+def main(config):
+  """Builds the run's models, takes one batch, prints JSON; exit 0 if rules agree."""
+  built, trainer, real, z, seed = setup(config)
   # A mixed policy rounds every product to its compute dtype, so the rules agree
   # only to that precision: the plugin's `verify_factor` loosens the tolerance.
   factor = float(getattr(built.precision, "verify_factor", 1.0))
   result = check(trainer, real, z, seed, factor)
   result["precision"] = config.precision.name
+  strategy = trainer.strategy
   result["replicas"] = strategy.num_replicas_in_sync if strategy else 1
   print(json.dumps(result, indent=2))
   return 0 if result["ok"] else 1

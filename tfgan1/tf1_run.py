@@ -1,0 +1,169 @@
+"""`train.backend: tf1_graph`: a run whose steps are `sess.run` calls on a v1 graph.
+
+It offers the run loop the same duck-typed parts as the TF2 run: `trainer`
+(`step`, `train_step(iterator, rng)`, `gan`, `optimizers`, `ema`), `checkpoint`,
+`iterator`, `rng`, `data` and `samples(num, seed)`.
+
+The graph's variables are mirrored by eager ones laid out exactly as a TF2 run's
+checkpoint (Keras 3 generator, discriminator and EMA generator, step, noise RNG,
+data iterator), plus the v1 optimizers' slots. So the initial weights are those
+a TF2 run of the same seed starts from, and `tools/sample.py` / `tools/export.py`
+read a tf1_graph workdir unchanged. The mirrors are pulled from the session
+before each checkpoint write or sample and pushed into it after a restore.
+Data and noise are drawn eagerly, exactly as the TF2 engine draws them, and fed.
+"""
+from absl import logging
+
+from tfgan1 import build
+from tfgan1 import checkpoints
+from tfgan1 import restore
+from tfgan1 import tf1_checks
+from tfgan1 import tf1_engine
+from tfgan1.ema import GeneratorEMA
+
+tf = build.tf
+
+
+def layer_pairs(graph_model, eager_model):
+  """[(graph variable, eager variable)] of two builds of one architecture."""
+  pairs = []
+  for a, b in zip(graph_model.layers, eager_model.layers):
+    for kind in ("trainable_weights", "non_trainable_weights"):
+      pairs += list(zip(getattr(a, kind), getattr(b, kind)))
+  if (len(pairs) != len(graph_model.weights) or len(pairs) != len(eager_model.weights)
+      or any(tuple(x.shape) != tuple(y.shape) for x, y in pairs)):
+    raise ValueError(f"{graph_model.name}: the tf_keras and Keras 3 builds of this "
+                     "architecture have different weights")
+  return pairs
+
+
+class _OptimizerState(tf.Module):
+  """Eager copies of one v1 optimizer's slots and accumulators (checkpointed)."""
+
+  def __init__(self, values):
+    super().__init__()
+    self.values = [tf.Variable(v, trainable=False) for v in values]
+
+
+class SyncedCheckpoint(tf.train.Checkpoint):
+  """A tf.train.Checkpoint of the mirrors that syncs them with the session.
+
+  `tf.train.CheckpointManager.save` writes through `_write`, so that is where the
+  mirrors are pulled; a restore marks the graph stale so the next step pushes.
+  """
+
+  def __init__(self, owner, **parts):
+    super().__init__(**parts)
+    self._tfgan1_owner = owner
+
+  def _write(self, *args, **kwargs):  # pylint: disable=arguments-differ
+    self._tfgan1_owner.pull()
+    return super()._write(*args, **kwargs)
+
+  def read(self, *args, **kwargs):  # pylint: disable=arguments-differ
+    status = super().read(*args, **kwargs)
+    self._tfgan1_owner.stale = True
+    return status
+
+
+class Trainer:
+  """The TF2 Trainer's face over a GraphTrainer: `step`, `train_step`, mirrors."""
+
+  def __init__(self, config, built, ema):
+    self.cfg = config.train
+    self.gan, self.ema = built.gan, ema
+    self.noise_fn = built.noise_fn
+    self.graph = tf1_engine.GraphTrainer(config, built.data.spec, built.gan.family,
+                                         built.gan.penalties)
+    self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+    self._pairs = self._mirror_pairs()
+    self.optimizers = self._optimizer_state()
+    self.stale = True  # the graph holds initializer values, not the mirrors'
+    self._draw_fn = None
+
+  def _mirror_pairs(self):
+    g = self.graph
+    pairs = [(g.step, self.step)]
+    pairs += layer_pairs(g.generator, self.gan.generator)
+    pairs += layer_pairs(g.discriminator, self.gan.discriminator)
+    if self.ema is not None:
+      pairs += layer_pairs(g.ema.model, self.ema.model)
+    return pairs
+
+  def _optimizer_state(self):
+    """{role: eager copies of its v1 optimizer's variables}, appended to the pairs."""
+    values = dict(zip((v.name for v in self.graph.variables), self.graph.values()))
+    state = {}
+    for role, opt in self.graph.optimizers.items():
+      with self.graph.graph.as_default():  # v1 optimizers list the default graph's only
+        variables = sorted(opt.variables(), key=lambda v: v.name)
+      state[role] = _OptimizerState([values[v.name] for v in variables])
+      self._pairs += list(zip(variables, state[role].values))
+    return state
+
+  def push(self):
+    """Mirrors -> graph (after building or restoring)."""
+    by_name = {a.name: b for a, b in self._pairs}
+    missing = [v.name for v in self.graph.variables if v.name not in by_name]
+    if missing:
+      raise ValueError(f"graph variables without a mirror: {missing[:3]}")
+    self.graph.load([by_name[v.name].numpy() for v in self.graph.variables])
+    self.stale = False
+
+  def pull(self):
+    """Graph -> mirrors (before a checkpoint write or a sample)."""
+    if self.stale:
+      return  # the mirrors are already the newer copy
+    values = dict(zip((v.name for v in self.graph.variables), self.graph.values()))
+    for a, b in self._pairs:
+      b.assign(values[a.name])
+
+  def _draw(self, iterator, rng):
+    """The TF2 engine's draws, in its order: batches, noises, then the seed."""
+    batches = self.cfg.n_d if self.cfg.rule == "alternating" else 1
+    noises = self.cfg.n_d + self.cfg.n_g if self.cfg.rule == "alternating" else 1
+    reals = [next(iterator) for _ in range(batches)]
+    zs = [self.noise_fn(rng, self.cfg.batch_size) for _ in range(noises)]
+    return reals, zs, tf.cast(rng.make_seeds(1)[:, 0], tf.int32)
+
+  def train_step(self, iterator, rng):
+    if self.stale:
+      self.push()
+    if self._draw_fn is None:  # one host call per step, not one per eager op
+      self._draw_fn = tf.function(self._draw)
+    reals, zs, seed = self._draw_fn(iterator, rng)
+    metrics = self.graph.run([r.numpy() for r in reals], [z.numpy() for z in zs],
+                             seed.numpy())
+    self.step.assign_add(1)  # kept current: the loop reads it when interrupted
+    return metrics
+
+
+class Run:
+  """A tf1_graph run, built before the workdir is touched (as the TF2 one)."""
+
+  def __init__(self, config):
+    tf1_checks.check(config)
+    if config.train.rule == "one_step" and config.train.one_step_form != "classic":
+      logging.info("train.backend=tf1_graph computes the one-step loss in its classic "
+                   "form (stateless_call is Keras 3 only); the gradients are the same")
+    self.config = config
+    built = build.everything(config)  # Keras 3 mirrors: TF2's initial weights
+    self.data = built.data
+    ema = None
+    if config.ema is not None:
+      ema = GeneratorEMA(built.gan.generator, build.keras, config.ema.decay, config.ema.start)
+    self.trainer = tf1_checks.building(lambda: Trainer(config, built, ema))
+    self.rng = tf.random.Generator.from_seed(config.seed)
+    self.iterator = iter(self.data.dataset(config.train.batch_size, config.seed))
+    self.checkpoint = checkpoints.make(self.trainer, self.rng, self.iterator,
+                                       cls=lambda **parts: SyncedCheckpoint(self.trainer, **parts))
+
+  @property
+  def sampler(self):
+    """The (eager, Keras 3) generator that samples: the EMA one when enabled."""
+    self.trainer.pull()
+    t = self.trainer
+    return t.ema.model if t.ema is not None else t.gan.generator
+
+  def samples(self, num, seed):
+    return restore.sample(self.config, self.sampler, num, seed)
