@@ -7,6 +7,7 @@ from absl import logging
 from tfgan1 import build
 from tfgan1 import checkpoints
 from tfgan1 import config as config_lib
+from tfgan1 import evaluation
 from tfgan1 import reporting
 from tfgan1 import restore
 from tfgan1 import yamlio
@@ -34,6 +35,7 @@ class Run:
     self.rng = tf.random.Generator.from_seed(config.seed)
     self.iterator = iter(self.data.dataset(config.train.batch_size, config.seed))
     self.checkpoint = checkpoints.make(self.trainer, self.rng, self.iterator)
+    self.evaluation = evaluation.Evaluation(config, self.data)
 
   @property
   def sampler(self):
@@ -62,14 +64,7 @@ def _check_workdir(workdir):
 
 
 def _evaluate(run, writer, workdir, step):
-  metrics = {}
-  if hasattr(run.data, "evaluate"):
-    samples = run.samples(run.config.eval.num_samples, run.config.seed + 1)
-    metrics = run.data.evaluate(samples)
-  record = reporting.append_metrics(workdir, step, metrics)
-  reporting.write_scalars(writer, step, {k: float(v) for k, v in metrics.items()}, "eval")
-  logging.info("eval at step %d: %s", step, record)
-  return record
+  return run.evaluation.report(run.sampler, writer, workdir, step)
 
 
 def _write_samples(run, writer, workdir, step):
@@ -104,7 +99,8 @@ def _loop(run, manager, writer, workdir):
       _write_samples(run, writer, workdir, step)
     if step % cfg.checkpoint_every == 0:
       manager.save(checkpoint_number=step)
-    if cfg.eval_every and step % cfg.eval_every == 0 and step != cfg.steps:
+    every = run.config.eval.every
+    if every and step % every == 0 and step != cfg.steps:
       _evaluate(run, writer, workdir, step)
   return step
 
@@ -125,6 +121,7 @@ def train_and_evaluate(config, workdir):
   with open(os.path.join(workdir, "config.yaml"), "w", encoding="utf-8") as f:
     f.write(yamlio.dump(config_lib.to_dict(config)))
   manager = checkpoints.manager(run.checkpoint, workdir, config.train.keep_checkpoints)
+  run.evaluation.keep_best(run.checkpoint, workdir)
   writer = tf.summary.create_file_writer(workdir)
   _stop_on_sigterm()
   try:
