@@ -54,7 +54,7 @@ def build_classifier(keras, width=32):
   return keras.Model(inputs, keras.layers.Dense(10, name="logits")(x))
 
 
-def train_classifier(train, test, out, epochs=6, width=32, seed=0):
+def train_classifier(train, test, out, epochs=6, width=32, seed=0, batch_size=128):
   """Trains on `train` = (uint8 images, labels), saves to `out`; returns the
   accuracy on `test` (same layout)."""
   import keras  # pylint: disable=g-import-not-at-top
@@ -63,7 +63,7 @@ def train_classifier(train, test, out, epochs=6, width=32, seed=0):
   model.compile(optimizer=keras.optimizers.Adam(1e-3),
                 loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                 metrics=["accuracy"])
-  model.fit(to_float(train[0]), np.asarray(train[1]), batch_size=128, epochs=epochs,
+  model.fit(to_float(train[0]), np.asarray(train[1]), batch_size=batch_size, epochs=epochs,
             verbose=0, shuffle=True)
   _, accuracy = model.evaluate(to_float(test[0]), np.asarray(test[1]), verbose=0)
   os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
