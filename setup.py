@@ -3,7 +3,8 @@ import setuptools
 
 # The repo's top-level `plugins/` folder installs as `tfgan1.plugins`, never as a
 # generic top-level `plugins` module in site-packages.
-_PLUGIN_PACKAGES = ["losses", "penalties", "architectures", "datasets", "precision"]
+_PLUGIN_PACKAGES = ["losses", "penalties", "architectures", "datasets", "precision",
+                    "evaluators"]
 
 setuptools.setup(
     name="tfgan1",
@@ -22,9 +23,11 @@ setuptools.setup(
         "pyyaml",
         "tensorboard",
         "numpy",
+        "scipy",
     ],
     extras_require={"test": ["pytest>=7"],
-                    "tfds": ["tensorflow-datasets"]},
+                    "tfds": ["tensorflow-datasets"],
+                    "plot": ["matplotlib"]},
     entry_points={
         "tfgan1.plugins": [f"{p} = tfgan1.plugins.{p}" for p in _PLUGIN_PACKAGES],
         "console_scripts": ["tfgan1-run = tfgan1.run:entry"],

@@ -35,7 +35,8 @@ def _train(workdir, steps, *extra):
 @pytest.fixture(scope="module")
 def short_run(tmp_path_factory):
   workdir = tmp_path_factory.mktemp("runs") / "ring8"
-  out = _train(workdir, 60, "--set", "train.eval_every=30")
+  out = _train(workdir, 60, "--set", "eval.every=30",
+               "--set", "eval.best={metric: high_quality, mode: max}")
   return workdir, out
 
 
@@ -60,12 +61,18 @@ def test_workdir_files(short_run):
   saved = config_lib.load(str(workdir / "config.yaml"))
   assert saved.train.steps == 60 and saved.generator.kwargs["hidden"] == [32, 32]
   records = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
-  assert [r["step"] for r in records] == [30, 60]  # eval_every, then the final one
+  assert [r["step"] for r in records] == [30, 60]  # eval.every, then the final one
   final = records[-1]
   assert 0 <= final["modes"] <= 8 and 0.0 <= final["high_quality"] <= 1.0
   assert 0.0 <= final["reverse_kl"] <= math.log(8) + 1e-9
   ckpts = sorted(os.listdir(workdir / "checkpoints"))
   assert "ckpt-60.index" in ckpts and "ckpt-30.index" in ckpts
+  # eval.best: the checkpoint of the better high_quality of the two evaluations.
+  best = json.loads((workdir / "checkpoints" / "best" / "best.json").read_text())
+  winner = max(records, key=lambda r: r["high_quality"])  # the first on a tie
+  assert best == {"step": winner["step"], "metric": "high_quality",
+                  "value": winner["high_quality"]}
+  assert (workdir / "checkpoints" / "best" / f"ckpt-{winner['step']}.index").is_file()
   pngs = sorted(os.listdir(workdir / "samples"))
   assert pngs == ["samples_00000030.png", "samples_00000060.png"]
   import tensorflow as tf
@@ -110,6 +117,26 @@ def test_sample_tool(short_run, tmp_path):
   assert np.abs(initial - samples).max() > 1e-3
   assert any(np.abs(v.numpy() - trained[f"generator/{i}"]).max() > 1e-4
              for i, v in enumerate(fresh.variables))
+
+
+def test_eval_tool(short_run):
+  """tools/eval.py on the best checkpoint reproduces that evaluation's record."""
+  workdir, _ = short_run
+  best = json.loads((workdir / "checkpoints" / "best" / "best.json").read_text())
+  record = next(json.loads(l) for l in (workdir / "metrics.jsonl").read_text().splitlines()
+                if json.loads(l)["step"] == best["step"])
+  proc = subprocess.run([sys.executable, str(ROOT / "tools" / "eval.py"), "--workdir",
+                         str(workdir), "--checkpoint", "best",
+                         "--set", "eval.metrics=[modes]"],
+                        capture_output=True, text=True, check=False)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  lines = proc.stdout.strip().splitlines()
+  assert len(lines) == 1, proc.stdout
+  out = json.loads(lines[0])
+  assert out["step"] == best["step"] and out["checkpoint"].endswith(f"ckpt-{best['step']}")
+  # Same weights, same evaluation noise seed: the same numbers as during training.
+  for key in ("modes", "high_quality", "reverse_kl"):
+    assert out[key] == pytest.approx(record[key], abs=1e-6), key
 
 
 def test_resume_continues_at_saved_step(short_run, tmp_path):

@@ -104,7 +104,7 @@ def test_no_retrace_over_50_steps(plugins_loaded, tmp_path, monkeypatch):
   monkeypatch.setattr(train, "Run", lambda c: runs.append(make(c)) or runs[-1])
   cfg = config_lib.from_dict(dict(TINY), [
       "loss.name=hinge", "train.steps=50", "train.log_every=7", "train.sample_every=20",
-      "train.checkpoint_every=25", "train.eval_every=30", "eval.num_samples=100"])
+      "train.checkpoint_every=25", "eval.every=30", "eval.num_samples=100"])
   train.train_and_evaluate(cfg, str(tmp_path))
   trainer = runs[0].trainer
   assert int(trainer.step.numpy()) == 50

@@ -31,10 +31,10 @@ class SoftHinge:
     return -tf.reduce_mean(fake_logits)
 '''
 
-# A penalty and a dataset in a second file: stateless RNG only, as PLUGINS.md asks.
+# A penalty, a dataset and its evaluator in a second file: stateless RNG only, as PLUGINS.md asks.
 MY_EXTRAS = '''\
 import tensorflow as tf
-from tfgan1 import DATASETS, PENALTIES
+from tfgan1 import DATASETS, EVALUATORS, PENALTIES
 from tfgan1.spec import DataSpec
 
 @PENALTIES.register("my_input_grad")
@@ -53,6 +53,7 @@ class InputGradSquared:
 @DATASETS.register("my_line")
 class Line:
   """Points on the segment y = x, x ~ U[-1, 1]; batch i depends only on (seed, i)."""
+  default_evaluators = ("off_line",)
   def __init__(self):
     self.spec = DataSpec(shape=(2,))
   def dataset(self, batch_size, seed):
@@ -61,6 +62,12 @@ class Line:
                                       -1.0, 1.0)
       return tf.concat([t, t], axis=1)
     return tf.data.Dataset.counter().map(batch)
+
+@EVALUATORS.register("off_line")
+class OffLine:
+  """Mean distance |x - y| of the samples from the line (data: the dataset plugin)."""
+  def __init__(self, data):
+    self.data = data
   def evaluate(self, samples):
     return {"off_line": float(abs(samples[:, 0] - samples[:, 1]).mean())}
 '''

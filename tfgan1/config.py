@@ -84,7 +84,6 @@ class TrainConfig:
   checkpoint_every: int = _field(1000, min=1)
   keep_checkpoints: int = _field(3, min=1)
   sample_every: int = _field(1000, min=1)
-  eval_every: int = _field(0, "0: evaluate only at the end", min=0)
 
 
 AUGMENT_OPS = ("color", "translation", "cutout")  # tfgan1.augment.OPS
@@ -114,8 +113,20 @@ class EmaConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class BestConfig:
+  """Keep the checkpoint with the best `metric` in checkpoints/best/."""
+  metric: str
+  mode: str = _field("min", "min: lower is better; max: higher", choices=("min", "max"))
+
+
+@dataclasses.dataclass(frozen=True)
 class EvalConfig:
-  num_samples: int = _field(2500, min=1)
+  """Evaluators run on G's samples (the EMA generator when there is one)."""
+  every: int = _field(0, "0: evaluate only at the end", min=0)
+  num_samples: int = _field(2500, "generated samples per evaluation", min=2)
+  # None: the dataset's default evaluators; [] turns evaluation off.
+  metrics: Optional[Tuple[PluginSpec, ...]] = None
+  best: Optional[BestConfig] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,9 +170,21 @@ def from_dict(raw, overrides=()):
   for item in overrides:
     raw = set_override(raw, item, yamlio.parse_scalar)
   check_tree(raw)
+  _moved_keys(raw)
   config = build(Config, raw, "")
   network_optimizers(config)  # checks g_optimizer / d_optimizer at load
   return config
+
+
+_MOVED = {("train", "eval_every"): "eval.every"}
+
+
+def _moved_keys(raw):
+  """Keys that moved to another section fail with one line naming the new place."""
+  for (section, key), target in _MOVED.items():
+    if isinstance(raw.get(section), dict) and key in raw[section]:
+      raise UserError(f"{section}.{key}: this key moved to {target} (same meaning); "
+                      f"write {target}: {raw[section][key]!r} instead")
 
 
 def network_optimizers(config):

@@ -1,28 +1,124 @@
-"""Sample-quality measures the core offers to dataset plugins.
+"""Evaluation during and after training: the configured evaluators on G's samples.
 
-`mode_metrics` implements the mixture-of-Gaussians measures of VEEGAN (Srivastava
-et al. 2017) as used by PacGAN (Lin et al. 2018, arXiv:1712.04086, section 5.1):
-- a sample is *high quality* when it lies within 3 standard deviations of its
-  nearest mode centre;
-- a mode is *captured* when at least one high-quality sample has it as nearest
-  mode;
-- *reverse KL* is KL(P_gen || uniform) over the modes, P_gen being the histogram
-  of every sample's nearest mode (so 0 for perfect balance, log K for one mode).
+An evaluator is an `EVALUATORS` plugin: built as `cls(data, **kwargs)` from an
+`eval.metrics` entry (or the dataset's `default_evaluators` when `metrics` is
+absent), then called as `evaluate(samples) -> {metric: float}` with `samples` a
+float32 NumPy array [N, *data shape] in the data's own coordinates. Every
+evaluator of one evaluation sees the same samples.
+
+Results go to metrics.jsonl and TensorBoard `eval/*`. With `eval.best`, the run's
+checkpoint at the best value so far is also kept in checkpoints/best/ (one
+checkpoint, plus best.json naming its step and value).
 """
-import numpy as np
+import json
+import math
+import os
+
+from absl import logging
+
+from tfgan1 import build
+from tfgan1 import checkpoints
+from tfgan1 import config as config_lib
+from tfgan1 import registry
+from tfgan1 import reporting
+from tfgan1 import restore
+from tfgan1.errors import UserError
+
+BEST_SUBDIR = os.path.join(checkpoints.SUBDIR, "best")
+_SAMPLE_SEED_OFFSET = 1  # evaluation noise: seed + 1, apart from training's RNG
 
 
-def mode_metrics(samples, centers, std):
-  """Toy metrics for samples [N, D] against mode centres [K, D] of equal std."""
-  samples = np.asarray(samples, np.float64).reshape(len(samples), -1)
-  centers = np.asarray(centers, np.float64)
-  dists = np.linalg.norm(samples[:, None, :] - centers[None, :, :], axis=-1)
-  nearest = dists.argmin(axis=1)
-  high_quality = dists[np.arange(len(samples)), nearest] <= 3.0 * std
-  num_modes = len(centers)
-  captured = np.unique(nearest[high_quality]).size
-  p_gen = np.bincount(nearest, minlength=num_modes) / max(len(samples), 1)
-  nonzero = p_gen > 0
-  reverse_kl = float(np.sum(p_gen[nonzero] * np.log(p_gen[nonzero] * num_modes)))
-  return {"modes": int(captured), "high_quality": float(high_quality.mean()),
-          "reverse_kl": reverse_kl}
+def _spec(entry, field):
+  """A dataset's default evaluator (a name or {name, **kwargs}) as a PluginSpec."""
+  try:
+    return config_lib.build(config_lib.PluginSpec, entry, field)
+  except UserError as e:
+    raise UserError(f"{e} (the dataset's default_evaluators)") from None
+
+
+def specs(config, data):
+  """[(field, PluginSpec)] of the evaluators this config runs on `data`."""
+  if config.eval.metrics is not None:
+    return [(f"eval.metrics[{i}]", s) for i, s in enumerate(config.eval.metrics)]
+  defaults = getattr(data, "default_evaluators", ())
+  return [(f"eval.metrics (default of data {config.data.name!r})",
+           _spec(e, "eval.metrics")) for e in defaults]
+
+
+class Evaluation:
+  """The evaluators of one run, built (and their arguments checked) up front."""
+
+  def __init__(self, config, data):
+    self.config = config
+    self.evaluators = []
+    for field, spec in specs(config, data):
+      cls = registry.EVALUATORS.get(spec.name, f"{field}.name")
+      obj = build.construct(field, spec.name, cls, (data,), dict(spec.kwargs),
+                            skip=("data",))
+      self.evaluators.append((spec.name, obj))
+    self._best = None
+
+  def __call__(self, generator):
+    """{metric: float} of every evaluator on `eval.num_samples` samples of G."""
+    if not self.evaluators:
+      return {}
+    samples = restore.sample(self.config, generator, self.config.eval.num_samples,
+                             self.config.seed + _SAMPLE_SEED_OFFSET)
+    metrics = {}
+    for name, evaluator in self.evaluators:
+      for key, value in evaluator.evaluate(samples).items():
+        if key in metrics:  # two evaluators with one key: keep both, say whose
+          key = f"{name}/{key}"
+        metrics[key] = float(value)
+    return metrics
+
+  def keep_best(self, checkpoint, workdir):
+    """From now on, `report` also keeps the best checkpoint (when `eval.best`)."""
+    if self.config.eval.best is not None:
+      self._best = BestCheckpoint(checkpoint, workdir, self.config.eval.best)
+
+  def report(self, generator, writer, workdir, step):
+    """Evaluates, appends to metrics.jsonl, writes `eval/*` scalars; returns the record."""
+    metrics = self(generator)
+    record = reporting.append_metrics(workdir, step, metrics)
+    reporting.write_scalars(writer, step, metrics, "eval")
+    logging.info("eval at step %d: %s", step, record)
+    if self._best is not None:
+      self._best.update(step, metrics)
+    return record
+
+
+class BestCheckpoint:
+  """checkpoints/best/: the run's checkpoint at the best `metric` seen so far."""
+
+  def __init__(self, checkpoint, workdir, best):
+    self.best = best
+    self.folder = os.path.join(workdir, BEST_SUBDIR)
+    self.manager = checkpoints.tf.train.CheckpointManager(checkpoint, self.folder, 1)
+    self._warned = False
+
+  def _previous(self):
+    path = os.path.join(self.folder, "best.json")
+    if not os.path.isfile(path):
+      return None
+    with open(path, encoding="utf-8") as f:
+      return json.load(f)["value"]
+
+  def update(self, step, metrics):
+    """Saves the checkpoint when metrics[best.metric] beats the stored best."""
+    value = metrics.get(self.best.metric)
+    if value is None or not math.isfinite(value):
+      if not self._warned:
+        logging.warning("eval.best.metric %r is not among this evaluation's finite "
+                        "metrics (%s); checkpoints/best/ is not updated",
+                        self.best.metric, ", ".join(sorted(metrics)) or "none")
+        self._warned = True
+      return False
+    previous = self._previous()  # on disk, so a resumed run keeps its best
+    better = previous is None or (value < previous if self.best.mode == "min"
+                                  else value > previous)
+    if better:
+      self.manager.save(checkpoint_number=step)
+      with open(os.path.join(self.folder, "best.json"), "w", encoding="utf-8") as f:
+        json.dump({"step": int(step), "metric": self.best.metric, "value": value}, f)
+    return better

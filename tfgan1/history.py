@@ -22,7 +22,7 @@ CONFIG_FILE = "config.yaml"
 # keys of that kind go here, in this one place.
 HARMLESS_KEYS = (
     "train.steps", "train.log_every", "train.sample_every", "train.checkpoint_every",
-    "train.keep_checkpoints", "train.eval_every", "train.histogram_every",
+    "train.keep_checkpoints", "train.histogram_every", "train.jit_compile",
     "train.on_nonfinite", "train.max_skipped_steps", "eval", "distribute")
 
 

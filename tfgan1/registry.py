@@ -69,6 +69,8 @@ PENALTIES = Registry("penalty")
 ARCHITECTURES = Registry("architecture")
 DATASETS = Registry("dataset")
 PRECISIONS = Registry("precision")
+EVALUATORS = Registry("evaluator")
 
 ALL = {"losses": LOSSES, "penalties": PENALTIES, "architectures": ARCHITECTURES,
-       "datasets": DATASETS, "precision": PRECISIONS}
+       "datasets": DATASETS, "precision": PRECISIONS,
+       "evaluators": EVALUATORS}

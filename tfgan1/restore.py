@@ -7,27 +7,28 @@ from tfgan1 import plugin_loader
 from tfgan1.errors import UserError
 
 
-def load_config(workdir):
+def load_config(workdir, overrides=()):
   path = os.path.join(workdir, "config.yaml")
   if not os.path.isfile(path):
     raise UserError(f"--workdir: {workdir!r} holds no config.yaml; "
                     "expected the folder of a tfgan1 run")
-  return config_lib.load(path)
+  return config_lib.load(path, overrides)
 
 
-def load_sampler(workdir):
-  """(config, dataset plugin, generator) with the latest checkpoint's weights.
+def load_sampler(workdir, overrides=(), checkpoint=None):
+  """(config, dataset plugin, generator) with the weights of `checkpoint` (a
+  checkpoint prefix; default the latest).
 
   The generator is the EMA one when the run kept an EMA.
   """
-  config = load_config(workdir)
+  config = load_config(workdir, overrides)
   plugin_loader.load_all(config.plugins)
   from tfgan1 import build  # pylint: disable=g-import-not-at-top  (imports TF)
   tf = build.tf
   build.keras.utils.set_random_seed(config.seed)
   data = build.dataset(config)
   generator, _ = build.models(config, data.spec)
-  latest = checkpoints.latest(workdir)
+  latest = checkpoint or checkpoints.latest(workdir)
   if latest is None:
     raise UserError(f"--workdir: {workdir!r} has no checkpoint yet in "
                     f"{os.path.join(workdir, checkpoints.SUBDIR)!r}")

@@ -8,6 +8,7 @@ from tfgan1 import build
 from tfgan1 import checkpoints
 from tfgan1 import config as config_lib
 from tfgan1 import distribute
+from tfgan1 import evaluation
 from tfgan1 import history
 from tfgan1 import reporting
 from tfgan1 import restore
@@ -70,17 +71,6 @@ def _warn_lambda_with_adaptive_optimizer(config):
         config.train.lambda_, config.optimizer.name, config.optimizer.name)
 
 
-def _evaluate(run, writer, workdir, step):
-  metrics = {}
-  if hasattr(run.data, "evaluate"):
-    samples = run.samples(run.config.eval.num_samples, run.config.seed + 1)
-    metrics = run.data.evaluate(samples)
-  record = reporting.append_metrics(workdir, step, metrics)
-  reporting.write_scalars(writer, step, {k: float(v) for k, v in metrics.items()}, "eval")
-  logging.info("eval at step %d: %s", step, record)
-  return record
-
-
 def _write_samples(run, writer, workdir, step):
   if hasattr(run.data, "render"):
     # How many samples its picture shows is the dataset's call (a grid of 64
@@ -98,7 +88,7 @@ def _stop_on_sigterm():
   signal.signal(signal.SIGTERM, handler)
 
 
-def _loop(run, manager, writer, workdir):
+def _loop(run, manager, evaluator, writer, workdir):
   cfg = run.config.train
   step = int(run.trainer.step.numpy())
   progress = reporting.Progress(step, cfg.steps)
@@ -115,8 +105,9 @@ def _loop(run, manager, writer, workdir):
       _write_samples(run, writer, workdir, step)
     if step % cfg.checkpoint_every == 0:
       checkpoints.save(manager, run.trainer, step)
-    if cfg.eval_every and step % cfg.eval_every == 0 and step != cfg.steps:
-      _evaluate(run, writer, workdir, step)
+    every = run.config.eval.every
+    if every and step % every == 0 and step != cfg.steps:
+      evaluator.report(run.sampler, writer, workdir, step)
   return step
 
 
@@ -157,10 +148,12 @@ def train_and_evaluate(config, workdir, allow_config_change=False):
 
 def _train(run, manager, workdir):
   config = run.config
+  evaluator = evaluation.Evaluation(config, run.data)
+  evaluator.keep_best(run.checkpoint, workdir)
   writer = tf.summary.create_file_writer(workdir)
   _stop_on_sigterm()
   try:
-    step = _loop(run, manager, writer, workdir)
+    step = _loop(run, manager, evaluator, writer, workdir)
   except KeyboardInterrupt:
     step = int(run.trainer.step.numpy())
     logging.warning("interrupted at step %d: saving a checkpoint to resume from", step)
@@ -171,6 +164,6 @@ def _train(run, manager, workdir):
     checkpoints.save(manager, run.trainer, step)
   if step % config.train.sample_every:  # else the loop just wrote this step's
     _write_samples(run, writer, workdir, step)
-  record = _evaluate(run, writer, workdir, step)
+  record = evaluator.report(run.sampler, writer, workdir, step)
   writer.flush()
   return record

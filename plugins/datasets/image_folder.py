@@ -110,6 +110,9 @@ class ImageFolder:
   it all images must have the same size. Images are decoded on first use.
   """
 
+  # FID, KID, IS, precision/recall on InceptionV3 features (plugins/evaluators/).
+  default_evaluators = ("inception",)
+
   def __init__(self, path, size=None, channels=3):
     if not isinstance(path, str) or not os.path.isdir(path):
       raise UserError(f"data.path: {path!r} is not an existing folder; expected a "

@@ -150,6 +150,9 @@ def _load_keras(split):
 class MNIST:
   """MNIST (or any IDX/npz set of 28x28 uint8 images): `path` and `split`."""
 
+  # MNIST-FD and classifier IS (plugins/evaluators/mnist.py).
+  default_evaluators = ("mnist",)
+
   def __init__(self, path=None, split="train"):
     if split not in _SPLITS:
       raise UserError(f"data.split: {split!r} is not allowed; choose one of: "

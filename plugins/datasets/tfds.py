@@ -62,6 +62,9 @@ class TFDS:
   ~/tensorflow_datasets); `size` resizes and center-crops every image.
   """
 
+  # FID, KID, IS, precision/recall on InceptionV3 features (plugins/evaluators/).
+  default_evaluators = ("inception",)
+
   def __init__(self, dataset, split="train", data_dir=None, size=None):
     self.tfds_name = _check_str("data.dataset", dataset)
     self.split = _check_str("data.split", split)

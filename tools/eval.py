@@ -1,0 +1,70 @@
+"""Evaluates a finished or running run's generator and prints one JSON line.
+
+    python tools/eval.py --workdir runs/mnist_dcgan
+    python tools/eval.py --workdir runs/ring8 --checkpoint 2500
+    python tools/eval.py --workdir runs/mnist_dcgan --checkpoint best
+    python tools/eval.py --workdir W --set 'eval.metrics=[{name: mnist}]' --set eval.num_samples=5000
+
+The run's config.yaml decides the evaluators (its `eval` section, or the
+dataset's defaults), changed by `--set`. The EMA generator is used when the run
+kept one. The line holds `step`, `checkpoint` and every metric; nothing in the
+workdir is written.
+"""
+import json
+import os
+import re
+
+from absl import app
+from absl import flags
+
+from tfgan1.errors import UserError, run_tool
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("workdir", None, "Run folder (holds config.yaml and checkpoints/).")
+flags.DEFINE_string("checkpoint", None, "Step N of checkpoints/ckpt-N, or 'best' "
+                    "(checkpoints/best/); default: the latest.")
+flags.DEFINE_multi_string("set", [], "Override a config key: a.b=value (repeatable).")
+
+
+def checkpoint_path(workdir, which):
+  """The checkpoint prefix `--checkpoint` names, or None for the latest."""
+  from tfgan1 import checkpoints, evaluation  # pylint: disable=g-import-not-at-top
+  if which is None:
+    return None
+  if which == "best":
+    path = checkpoints.tf.train.latest_checkpoint(os.path.join(workdir, evaluation.BEST_SUBDIR))
+    if path is None:
+      raise UserError(f"--checkpoint: 'best', but {workdir!r} has no "
+                      f"{evaluation.BEST_SUBDIR}/ (set eval.best to keep one)")
+    return path
+  if not re.fullmatch(r"\d+", which):
+    raise UserError(f"--checkpoint: {which!r} is not allowed; expected a step N or 'best'")
+  path = os.path.join(workdir, checkpoints.SUBDIR, f"ckpt-{which}")
+  if not os.path.isfile(path + ".index"):
+    folder = os.path.join(workdir, checkpoints.SUBDIR)
+    have = sorted((int(m.group(1)) for m in (re.fullmatch(r"ckpt-(\d+)\.index", n)
+                                              for n in os.listdir(folder)) if m)
+                  if os.path.isdir(folder) else [])
+    raise UserError(f"--checkpoint: no checkpoint at step {which} in {folder!r}; "
+                    f"steps kept: {', '.join(map(str, have)) or 'none'}")
+  return path
+
+
+def _main():
+  if not FLAGS.workdir:
+    raise UserError("--workdir: missing; give the folder of a tfgan1 run")
+  from tfgan1 import evaluation, restore  # pylint: disable=g-import-not-at-top
+  path = checkpoint_path(FLAGS.workdir, FLAGS.checkpoint)
+  config, data, generator = restore.load_sampler(FLAGS.workdir, FLAGS.set, path)
+  path = path or restore.checkpoints.latest(FLAGS.workdir)
+  metrics = evaluation.Evaluation(config, data)(generator)
+  step = int(path.rsplit("-", 1)[1])
+  print(json.dumps({"step": step, "checkpoint": path, **metrics}), flush=True)
+
+
+def main(argv):
+  run_tool(_main, argv)
+
+
+if __name__ == "__main__":
+  app.run(main)
