@@ -72,6 +72,7 @@ class TrainConfig:
   keep_checkpoints: int = _field(3, min=1)
   sample_every: int = _field(1000, min=1)
   eval_every: int = _field(0, "0: evaluate only at the end", min=0)
+  histogram_every: int = _field(0, "TensorBoard weight histograms; 0: off", min=0)
 
 
 @dataclasses.dataclass(frozen=True)

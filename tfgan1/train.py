@@ -1,12 +1,16 @@
 """The run loop: build, resume, train, log, checkpoint, sample, evaluate."""
 import os
 import signal
+import time
 
 from absl import logging
 
 from tfgan1 import build
 from tfgan1 import checkpoints
 from tfgan1 import config as config_lib
+from tfgan1 import console
+from tfgan1 import dashboard
+from tfgan1 import native_log
 from tfgan1 import reporting
 from tfgan1 import restore
 from tfgan1 import yamlio
@@ -34,6 +38,8 @@ class Run:
     self.rng = tf.random.Generator.from_seed(config.seed)
     self.iterator = iter(self.data.dataset(config.train.batch_size, config.seed))
     self.checkpoint = checkpoints.make(self.trainer, self.rng, self.iterator)
+    # The first call builds and optimizes the step's graph: see native_log.
+    self.trainer.train_step = native_log.quiet_first_call(self.trainer.train_step)
 
   @property
   def sampler(self):
@@ -89,47 +95,65 @@ def _stop_on_sigterm():
   signal.signal(signal.SIGTERM, handler)
 
 
-def _loop(run, manager, writer, workdir):
+def _loop(run, manager, writer, workdir, profiler):
   cfg = run.config.train
   step = int(run.trainer.step.numpy())
   progress = reporting.Progress(step, cfg.steps)
+  scalars = {}
   while step < cfg.steps:
+    profiler.before(step)
     metrics = run.trainer.train_step(run.iterator, run.rng)
     step += 1
+    profiler.after(step)
     if step % cfg.log_every == 0 or step == cfg.steps:
       scalars = reporting.to_host(metrics)
-      reporting.write_scalars(writer, step, scalars, "train")
       logging.info(progress.line(step, scalars))
+      reporting.write_scalars(writer, step, {**scalars, **progress.perf()})
+    if cfg.histogram_every and step % cfg.histogram_every == 0:
+      dashboard.write_histograms(writer, step, run.trainer.gan)
     if step % cfg.sample_every == 0:
       _write_samples(run, writer, workdir, step)
     if step % cfg.checkpoint_every == 0:
       manager.save(checkpoint_number=step)
     if cfg.eval_every and step % cfg.eval_every == 0 and step != cfg.steps:
       _evaluate(run, writer, workdir, step)
-  return step
+  return step, scalars
 
 
-def train_and_evaluate(config, workdir):
-  """Trains `config` in `workdir`, resuming from its latest checkpoint if any.
+def train_and_evaluate(config, workdir, profile_steps=None):
+  """Trains a checked `config` in `workdir`, resuming from its latest checkpoint.
 
+  Plugins must be loaded already; `tfgan1.train_and_evaluate` does that.
   Returns the final evaluation record (also the last line of metrics.jsonl).
   """
-  _check_workdir(workdir)
-  _warn_lambda_with_adaptive_optimizer(config)
-  run = Run(config)
-  latest = checkpoints.latest(workdir)
-  if latest:
-    checkpoints.restore(run.checkpoint, latest)
-    logging.info("resuming from %s at step %d", latest, int(run.trainer.step.numpy()))
-  os.makedirs(workdir, exist_ok=True)
+  started = time.perf_counter()
+  with console.plain_console():
+    _check_workdir(workdir)
+    _warn_lambda_with_adaptive_optimizer(config)
+    run = Run(config)
+    latest = checkpoints.latest(workdir)
+    if latest:
+      checkpoints.restore(run.checkpoint, latest)
+    os.makedirs(workdir, exist_ok=True)
+    with console.log_file(workdir):
+      for line in console.banner(run, workdir, latest, tf):
+        logging.info(line)
+      return _train(run, workdir, profile_steps, started)
+
+
+def _train(run, workdir, profile_steps, started):
+  config = run.config
   with open(os.path.join(workdir, "config.yaml"), "w", encoding="utf-8") as f:
     f.write(yamlio.dump(config_lib.to_dict(config)))
   manager = checkpoints.manager(run.checkpoint, workdir, config.train.keep_checkpoints)
   writer = tf.summary.create_file_writer(workdir)
+  dashboard.write_run_info(writer, config, int(run.trainer.step.numpy()))
+  profiler = dashboard.Profiler(profile_steps, workdir)
   _stop_on_sigterm()
   try:
-    step = _loop(run, manager, writer, workdir)
+    step, scalars = _loop(run, manager, writer, workdir, profiler)
   except KeyboardInterrupt:
+    profiler.stop()
     step = int(run.trainer.step.numpy())
     logging.warning("interrupted at step %d: saving a checkpoint to resume from", step)
     manager.save(checkpoint_number=step)
@@ -141,4 +165,5 @@ def train_and_evaluate(config, workdir):
     _write_samples(run, writer, workdir, step)
   record = _evaluate(run, writer, workdir, step)
   writer.flush()
+  logging.info(console.summary(step, time.perf_counter() - started, record, scalars))
   return record

@@ -3,7 +3,7 @@ import re
 
 import yaml
 
-from tfgan1.errors import UserError
+from tfgan1.errors import UserError, shown_path
 
 
 class _Loader(yaml.SafeLoader):
@@ -43,7 +43,7 @@ def load_file(path):
   except UserError as e:
     raise UserError(f"--config: {path!r}: {e}") from None
   except FileNotFoundError:
-    raise UserError(f"--config: file {path!r} does not exist") from None
+    raise UserError(f"--config: file {shown_path(path)} does not exist") from None
   except IsADirectoryError:
     raise UserError(f"--config: {path!r} is a directory, not a YAML file") from None
   except yaml.YAMLError as e:
