@@ -52,12 +52,22 @@ def dataset(config):
 
 
 def family(config):
-  return _plugin(registry.LOSSES, config.loss, "loss")
+  return loss_family(config.loss)
+
+
+def loss_family(spec):
+  """The loss-family object of a `PluginSpec` (`{name, **kwargs}`)."""
+  return _plugin(registry.LOSSES, spec, "loss")
 
 
 def penalties(config):
+  return penalty_terms(config.penalties)
+
+
+def penalty_terms(specs):
+  """PenaltyTerms from `PenaltySpec`s (the config's `penalties` list)."""
   terms = []
-  for i, spec in enumerate(config.penalties):
+  for i, spec in enumerate(specs):
     fn = _plugin(registry.PENALTIES, spec, f"penalties[{i}]")
     terms.append(PenaltyTerm(spec.name, fn, spec.weight, spec.every))
   return terms
@@ -106,8 +116,13 @@ def optimizers(config):
 
 def noise_fn(config):
   """rng, n -> a [n, dim] float32 noise batch from a tf.random.Generator."""
-  dim = config.noise.dim
-  if config.noise.distribution == "uniform":
+  return noise_sampler(config.noise)
+
+
+def noise_sampler(noise):
+  """The noise function of a `NoiseConfig` (`dim`, `distribution`)."""
+  dim = noise.dim
+  if noise.distribution == "uniform":
     return lambda rng, n: rng.uniform([n, dim], -1.0, 1.0)
   return lambda rng, n: rng.normal([n, dim])
 
