@@ -60,12 +60,13 @@ def write_run_info(writer, config, step):
 
 
 def write_histograms(writer, step, gan):
-  """Weight histograms of both networks under `weights/<network>/<variable>`."""
+  """Weight histograms under `weights/generator/...`, `weights/discriminator/...`."""
   with writer.as_default(step=step):
-    for model in (gan.generator, gan.discriminator):
+    for role, model in (("generator", gan.generator), ("discriminator", gan.discriminator)):
       for variable in model.weights:
-        name = getattr(variable, "path", variable.name).replace(":0", "")
-        tf.summary.histogram(f"weights/{model.name}/{name}", variable)
+        path = getattr(variable, "path", variable.name).replace(":0", "")
+        # Keras paths start with the model's own name, whatever the plugin called it.
+        tf.summary.histogram(f"weights/{role}/{path.split('/', 1)[-1]}", variable)
 
 
 def parse_profile_steps(text):
