@@ -1,4 +1,4 @@
-"""Drops one known-harmless TensorFlow C++ error line from the console.
+"""Drops two known-harmless TensorFlow C++ error lines from the console.
 
 Grappler's remapper tries to fuse Conv2D + BiasAdd + LeakyRelu into one
 `_FusedConv2D`. In a training graph LeakyRelu's gradient (LeakyReluGrad) also
@@ -17,6 +17,15 @@ from C++ straight to file descriptor 2 while the first call of a train step
 builds and optimizes its graph, so that call runs with fd 2 pointed at a
 temporary file, replayed afterwards without this line (all of it if the call
 fails).
+
+The second: when TF starts its runtime on a machine that has the CUDA libraries
+but no usable GPU driver (or CUDA_VISIBLE_DEVICES=""), it logs
+
+    E0000 ... cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error: ...
+
+and runs on the CPU. The run's start banner names the devices it uses, so a
+user who expected a GPU sees it there; building a run (which starts the
+runtime) is captured the same way.
 """
 import functools
 import os
@@ -25,9 +34,9 @@ import sys
 import tempfile
 
 _HARMLESS = re.compile(
-    r"^E\d{4} .*meta_optimizer\.cc:\d+\] remapper failed: INVALID_ARGUMENT: "
-    r"Mutation::Apply error: fanout '[^']*LeakyReluGrad' exist for missing node .*\n?",
-    re.M)
+    r"^E\d{4} .*(meta_optimizer\.cc:\d+\] remapper failed: INVALID_ARGUMENT: "
+    r"Mutation::Apply error: fanout '[^']*LeakyReluGrad' exist for missing node "
+    r"|cuda_platform\.cc:\d+\] failed call to cuInit: ).*\n?", re.M)
 
 
 def filter_text(text):
@@ -35,7 +44,8 @@ def filter_text(text):
   return _HARMLESS.sub("", text)
 
 
-def _call_captured(fn, args, kwargs):
+def quiet_call(fn, *args, **kwargs):
+  """`fn(*args, **kwargs)` with the harmless lines it prints dropped."""
   sys.stderr.flush()
   saved = os.dup(2)
   failed = True
@@ -64,6 +74,6 @@ def quiet_first_call(fn):
     if not state["first"]:
       return fn(*args, **kwargs)
     state["first"] = False
-    return _call_captured(fn, args, kwargs)
+    return quiet_call(fn, *args, **kwargs)
 
   return wrapper

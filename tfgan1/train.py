@@ -130,7 +130,7 @@ def train_and_evaluate(config, workdir, profile_steps=None):
   with console.plain_console():
     _check_workdir(workdir)
     _warn_lambda_with_adaptive_optimizer(config)
-    run = Run(config)
+    run = native_log.quiet_call(Run, config)  # starts TF's runtime: see native_log
     latest = checkpoints.latest(workdir)
     if latest:
       checkpoints.restore(run.checkpoint, latest)
