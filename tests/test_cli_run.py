@@ -21,8 +21,8 @@ SMALL = ["--set", "generator.hidden=[32, 32]", "--set", "discriminator.hidden=[3
          "--set", "train.sample_every=30", "--set", "train.checkpoint_every=30",
          "--set", "eval.num_samples=500"]
 CONFIG = str(ROOT / "configs" / "ring8.yaml")
-TRAIN_TAGS = {"train/loss_d", "train/loss_g", "train/d_real", "train/d_fake",
-              "train/grad_norm_d", "train/grad_norm_g"}
+TRAIN_TAGS = {"loss/d", "loss/g", "d_out/real", "d_out/fake", "grad_norm/d", "grad_norm/g",
+              "perf/steps_per_sec", "perf/ms_per_step"}
 
 
 def _train(workdir, steps, *extra):
@@ -36,18 +36,24 @@ def _train(workdir, steps, *extra):
 def short_run(tmp_path_factory):
   workdir = tmp_path_factory.mktemp("runs") / "ring8"
   out = _train(workdir, 60, "--set", "eval.every=30",
-               "--set", "eval.best={metric: high_quality, mode: max}")
+               "--set", "eval.best={metric: high_quality, mode: max}",
+               "--set", "train.histogram_every=30", "--profile_steps", "40,45")
   return workdir, out
 
 
-def _read_events(workdir):
-  """({scalar tag: [(step, value)]}, {image tag}) via tensorboard's own reader."""
+def _read_events(workdir, plugins=None):
+  """({scalar tag: [(step, value)]}, {image tag}) via tensorboard's own reader.
+
+  `plugins`, a dict, receives {plugin name: {tag}} for every tag.
+  """
   acc = event_accumulator.EventAccumulator(
       str(workdir), size_guidance={event_accumulator.TENSORS: 0})
   acc.Reload()
   scalars, images = {}, set()
   for tag in acc.Tags()["tensors"]:
     plugin = acc.SummaryMetadata(tag).plugin_data.plugin_name
+    if plugins is not None:
+      plugins.setdefault(plugin, set()).add(tag)
     if plugin == "images":
       images.add(tag)
     elif plugin == "scalars":
@@ -80,10 +86,25 @@ def test_workdir_files(short_run):
   assert picture.shape == (256, 256, 3)
 
 
-def test_progress_line(short_run):
-  _, out = short_run
-  assert re.search(r"step 20/60 \| [\d.]+ steps/s \| ETA \d+:\d\d:\d\d \| loss_d=\S+ loss_g=",
-                   out.stderr), out.stderr[-2000:]
+def test_console_lines_and_train_log(short_run):
+  workdir, out = short_run
+  lines = out.stderr.splitlines()
+  assert lines[0] == f"workdir {workdir}: new run", out.stderr[:2000]
+  assert lines[1] == "devices: CPU"
+  assert re.fullmatch(r"generator mlp: [\d,]+ parameters \| discriminator mlp: [\d,]+ parameters",
+                      lines[2])
+  assert lines[3] == "data ring8: an endless stream | batch 64"
+  assert lines[4] == "rule one_step (stateless) | loss hinge | 60 steps"
+  assert re.search(r"^step 20/60 \| [\d.]+ steps/s \| ETA \d+:\d\d:\d\d \| loss_d=\S+ loss_g=",
+                   out.stderr, re.M), out.stderr[-2000:]
+  assert re.fullmatch(r"done: step 60 in \d+:\d\d:\d\d \| modes=\d high_quality=\S+ "
+                      r"reverse_kl=\S+ \| loss_d=\S+ loss_g=\S+", lines[-1]), lines[-1]
+  # No absl prefix and no alarming library line on the console; the full
+  # format is in train.log.
+  assert not [l for l in lines if re.match(r"[IWEF]\d{4} ", l)], out.stderr[-3000:]
+  log = (workdir / "train.log").read_text().splitlines()
+  assert re.match(r"I\d{4} [\d:.]+ +\d+ train\.py:\d+\] workdir ", log[0])
+  assert log[-1].endswith(lines[-1]) and len(log) == len(lines)
 
 
 def test_event_files_read_back(short_run):
@@ -95,6 +116,60 @@ def test_event_files_read_back(short_run):
     assert [s for s, _ in scalars[tag]] == [20, 40, 60]
     assert all(math.isfinite(v) for _, v in scalars[tag])
   assert "samples" in images
+
+
+def test_dashboard_extras(short_run):
+  """Config text, hparams, custom-scalars layout, histograms, profiler trace."""
+  workdir, _ = short_run
+  plugins = {}
+  _read_events(workdir, plugins)
+  assert plugins["text"] == {"config"}
+  assert "_hparams_/session_start_info" in plugins["hparams"]
+  assert "custom_scalars__config__" in plugins["custom_scalars"]
+  roles = {t.split("/")[1] for t in plugins["histograms"] if t.endswith("/kernel")}
+  assert roles == {"generator", "discriminator"}, plugins["histograms"]
+  traces = list((workdir / "plugins" / "profile").rglob("*.xplane.pb"))
+  assert len(traces) == 1 and traces[0].stat().st_size > 1000
+
+
+def test_compare_runs_reads_new_and_old_tags(short_run, tmp_path):
+  """tools/compare_runs.py on this run and on one written with the old tag names."""
+  import tensorflow as tf
+  workdir, _ = short_run
+  old = tmp_path / "old_run"
+  writer = tf.summary.create_file_writer(str(old))
+  with writer.as_default():
+    for step, value in ((10, 1.5), (20, 1.25), (30, 1.0)):
+      tf.summary.scalar("train/loss_d", value, step=step)
+    tf.summary.scalar("eval/modes", 7.0, step=30)
+  writer.close()
+  (old / "config.yaml").write_text((workdir / "config.yaml").read_text().replace(
+      "rule: one_step", "rule: alternating"))
+  proc = subprocess.run([sys.executable, str(ROOT / "tools" / "compare_runs.py"),
+                         str(workdir), str(old), "--csv"],
+                        capture_output=True, text=True, check=False)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  import csv
+  rows = {r["run"]: r for r in csv.DictReader(proc.stdout.splitlines())}
+  new, before = rows[str(workdir)], rows[str(old)]
+  assert new["rule"] == "one_step" and before["rule"] == "alternating"
+  assert new["batch_size"] == "64" and new["loss"] == "hinge"
+  assert new["step"] == "60" and before["step"] == "30"
+  assert float(before["loss_d"]) == 1.0 and float(before["eval/modes"]) == 7.0
+  scalars, _ = _read_events(workdir)
+  assert float(new["loss_d"]) == pytest.approx(scalars["loss/d"][-1][1])
+  assert float(new["steps/s"]) > 0 and float(before["steps/s"]) > 0
+  import importlib.util
+  import io
+  spec = importlib.util.spec_from_file_location("compare_runs", ROOT / "tools" / "compare_runs.py")
+  tool = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(tool)
+  table = io.StringIO()
+  tool._print_table([tool.read_run(str(workdir)), tool.read_run(str(old))], table)  # pylint: disable=protected-access
+  lines = table.getvalue().splitlines()
+  assert lines[0].split()[:3] == ["run", "rule", "step"], lines
+  assert lines[1].split()[:3] == [str(workdir), "one_step", "60"]
+  assert lines[-1].startswith("same in every run: ") and " loss=hinge " in lines[-1]
 
 
 def test_sample_tool(short_run, tmp_path):
@@ -144,7 +219,7 @@ def test_resume_continues_at_saved_step(short_run, tmp_path):
   copy = tmp_path / "copy"
   subprocess.run(["cp", "-r", str(workdir), str(copy)], check=True)
   out = _train(copy, 80)
-  assert re.search(r"resuming from \S+ckpt-60 at step 60", out.stderr)
+  assert re.search(r"^workdir \S+: resuming from \S+ckpt-60 at step 60$", out.stderr, re.M)
   assert "step 20/80" not in out.stderr and "step 80/80" in out.stderr
   records = [json.loads(line)["step"] for line in (copy / "metrics.jsonl").read_text().splitlines()]
   assert records == [30, 60, 80]
@@ -243,34 +318,52 @@ def _free_port():
     return s.getsockname()[1]
 
 
-def test_tensorboard_server_shows_the_run(short_run):
-  """The real TensorBoard server, on localhost, serves the run's scalars."""
-  import urllib.parse
+def _get(base, path, body=None):
   import urllib.request
+  data = None if body is None else json.dumps(body).encode()
+  request = urllib.request.Request(f"{base}{path}", data=data,
+                                   headers={"Content-Type": "application/json"})
+  with urllib.request.urlopen(request, timeout=10) as r:
+    return json.load(r)
+
+
+def test_tensorboard_server_shows_the_run(short_run):
+  """The real TensorBoard server, on localhost, serves the run's scalars,
+  samples image, config text, hparams and custom-scalars layout."""
+  import urllib.parse
   workdir, _ = short_run
   port = _free_port()
   server = subprocess.Popen(
       [sys.executable, "-m", "tensorboard.main", "--logdir", str(workdir.parent),
        "--host", "127.0.0.1", "--port", str(port)],
       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-  base = f"http://127.0.0.1:{port}"
+  base, run = f"http://127.0.0.1:{port}", workdir.name
   try:
     deadline, tags = time.time() + 90, {}
     while time.time() < deadline:
       try:
-        with urllib.request.urlopen(f"{base}/data/plugin/scalars/tags", timeout=5) as r:
-          tags = json.load(r)
-        if "train/loss_d" in tags.get(workdir.name, {}):
+        tags = _get(base, "/data/plugin/scalars/tags")
+        if "loss/d" in tags.get(run, {}):
           break
       except OSError:
         pass
       time.sleep(0.5)
-    assert TRAIN_TAGS <= set(tags[workdir.name]), tags
-    query = urllib.parse.urlencode({"run": workdir.name, "tag": "train/loss_d"})
-    with urllib.request.urlopen(f"{base}/data/plugin/scalars/scalars?{query}", timeout=10) as r:
-      points = json.load(r)
+    assert TRAIN_TAGS <= set(tags[run]), tags
+    query = urllib.parse.urlencode({"run": run, "tag": "loss/d"})
+    points = _get(base, f"/data/plugin/scalars/scalars?{query}")
     assert [p[1] for p in points] == [20, 40, 60]
     assert all(math.isfinite(p[2]) for p in points)
+    assert "samples" in _get(base, "/data/plugin/images/tags")[run]
+    assert _get(base, "/data/plugin/text/tags")[run] == ["config"]
+    charts = _get(base, "/data/plugin/custom_scalars/layout")["category"][0]["chart"]
+    assert [c["multiline"]["tag"] for c in charts][:2] == [["^loss/(d|g)$"],
+                                                           ["^d_out/(real|fake)$"]]
+    experiment = _get(base, "/data/plugin/hparams/experiment", {"experimentName": ""})
+    names = {h["name"] for h in experiment["hparamInfos"]}
+    assert {"rule", "one_step_form", "loss", "lambda", "lr_d", "lr_g", "batch_size",
+            "penalties", "seed"} <= names
+    metrics = {m["name"]["tag"] for m in experiment["metricInfos"]}
+    assert {"eval/modes", "loss/d", "perf/steps_per_sec"} <= metrics
   finally:
     server.terminate()
     server.wait(timeout=30)

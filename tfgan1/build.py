@@ -101,8 +101,13 @@ def dataset(config):
 
 
 def family(config):
-  obj = _plugin(registry.LOSSES, config.loss, "loss")
-  return check_interface("loss", config.loss.name, obj, "loss")
+  return loss_family(config.loss)
+
+
+def loss_family(spec):
+  """The loss-family object of a `PluginSpec` (`{name, **kwargs}`), its interface checked."""
+  obj = _plugin(registry.LOSSES, spec, "loss")
+  return check_interface("loss", spec.name, obj, "loss")
 
 
 def precision(config):
@@ -121,8 +126,13 @@ def precision(config):
 
 
 def penalties(config):
+  return penalty_terms(config.penalties)
+
+
+def penalty_terms(specs):
+  """PenaltyTerms from `PenaltySpec`s (the config's `penalties` list)."""
   terms = []
-  for i, spec in enumerate(config.penalties):
+  for i, spec in enumerate(specs):
     fn = _plugin(registry.PENALTIES, spec, f"penalties[{i}]")
     check_interface(f"penalties[{i}]", spec.name, fn, "penalty")
     terms.append(PenaltyTerm(spec.name, fn, spec.weight, spec.every))
@@ -174,8 +184,13 @@ def optimizers(config):
 
 def noise_fn(config):
   """rng, n -> a [n, dim] float32 noise batch from a tf.random.Generator."""
-  dim = config.noise.dim
-  if config.noise.distribution == "uniform":
+  return noise_sampler(config.noise)
+
+
+def noise_sampler(noise):
+  """The noise function of a `NoiseConfig` (`dim`, `distribution`)."""
+  dim = noise.dim
+  if noise.distribution == "uniform":
     return lambda rng, n: rng.uniform([n, dim], -1.0, 1.0)
   return lambda rng, n: rng.normal([n, dim])
 

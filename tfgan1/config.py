@@ -84,6 +84,7 @@ class TrainConfig:
   checkpoint_every: int = _field(1000, min=1)
   keep_checkpoints: int = _field(3, min=1)
   sample_every: int = _field(1000, min=1)
+  histogram_every: int = _field(0, "TensorBoard weight histograms; 0: off", min=0)
 
 
 AUGMENT_OPS = ("color", "translation", "cutout")  # tfgan1.augment.OPS

@@ -79,8 +79,18 @@ class Trainer:
     return self.cfg.n_d + self.cfg.n_g if self.cfg.rule == "alternating" else 1
 
   def _outer_step(self, iterator, rng):
-    reals = [next(iterator) for _ in range(self.batches_per_step)]
-    zs = [self.noise_fn(rng, self.cfg.batch_size) for _ in range(self.noises_per_step)]
+    return self.update_on([next(iterator) for _ in range(self.batches_per_step)], rng)
+
+  def update_on(self, reals, rng):
+    """One update on the given real batches, noise and penalty seed from `rng`.
+
+    The step the run loop takes (after reading its batches), and what
+    `tfgan1.keras.GAN.train_step` calls with the batch Keras hands it.
+    """
+    # As many noise rows as real samples: Keras may hand a short last batch.
+    first = tf.nest.flatten(reals[0])[0]
+    n = first.shape[0] if first.shape[0] is not None else tf.shape(first)[0]
+    zs = [self.noise_fn(rng, n) for _ in range(self.noises_per_step)]
     seed = tf.cast(rng.make_seeds(1)[:, 0], tf.int32)
     rates = schedules.current_rates(self.optimizers)  # read before this step's update
     if self.strategy is None:

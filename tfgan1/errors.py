@@ -3,6 +3,7 @@
 `tfgan1.run` turns it into one line on stderr and exit code 2, with no traceback.
 Its message names the field, the bad value and what is allowed.
 """
+import os
 import re
 import sys
 
@@ -15,6 +16,18 @@ class UserError(Exception):
 
 class NonFiniteStop(Exception):
   """Non-finite losses or gradients stopped the run (`train.on_nonfinite`): exit 1."""
+
+
+def shown_path(path):
+  """A path for an error message: a relative one also shown resolved.
+
+  `'data/x' (= '/home/me/data/x' from the current directory '/home/me')`, so
+  a user who runs from another folder sees which file was looked for.
+  """
+  if not isinstance(path, (str, os.PathLike)) or os.path.isabs(path):
+    return repr(path)
+  cwd = os.getcwd()
+  return f"{os.fspath(path)!r} (= {os.path.join(cwd, path)!r} from the current directory {cwd!r})"
 
 
 def describe(err):

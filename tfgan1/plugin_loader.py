@@ -11,7 +11,7 @@ import os
 import sys
 
 from tfgan1 import tfimport
-from tfgan1.errors import UserError, describe
+from tfgan1.errors import UserError, describe, shown_path
 
 ENTRY_POINT_GROUP = "tfgan1.plugins"
 _loaded = set()
@@ -53,7 +53,7 @@ def load_user_plugin(source, what="plugins"):
   try:
     if source.endswith(".py") or os.sep in source:
       if not os.path.isfile(source):
-        raise UserError(f"{what}: plugin file {source!r} does not exist")
+        raise UserError(f"{what}: plugin file {shown_path(source)} does not exist")
       name = _module_name_for_file(source)
       spec = importlib.util.spec_from_file_location(name, source)
       module = importlib.util.module_from_spec(spec)

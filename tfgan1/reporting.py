@@ -12,6 +12,40 @@ from tfgan1 import tfimport
 
 tf = tfimport.tensorflow()
 
+# The one place that maps the train step's metric keys to TensorBoard tags.
+# TensorBoard groups scalars by the part before the first '/': losses, D's
+# mean outputs, gradient norms, precision and learning rates each get a section.
+TAGS = {"loss_d": "loss/d", "loss_g": "loss/g",
+        "d_real": "d_out/real", "d_fake": "d_out/fake",
+        "grad_norm_d": "grad_norm/d", "grad_norm_g": "grad_norm/g",
+        "loss_scale": "precision/loss_scale", "skipped_steps": "precision/skipped_steps",
+        "lr_d": "lr/d", "lr_g": "lr/g", "lr": "lr/shared",
+        "steps_per_sec": "perf/steps_per_sec", "ms_per_step": "perf/ms_per_step"}
+_KEYS = {t: k for k, t in TAGS.items()}
+
+
+def tag(key):
+  """The TensorBoard tag of a train metric key (`loss_d` -> `loss/d`)."""
+  if key in TAGS:
+    return TAGS[key]
+  if key.startswith("penalty/"):
+    return f"loss/{key}"
+  return f"train/{key}"
+
+
+def metric_key(tag_name):
+  """The metric key a tag holds, for new tags and the old `train/<key>` ones.
+
+  `eval/<name>` stays as it is. Used by tools that read runs of any age.
+  """
+  if tag_name in _KEYS:
+    return _KEYS[tag_name]
+  if tag_name.startswith("loss/penalty/"):
+    return tag_name[len("loss/"):]
+  if tag_name.startswith("train/"):
+    return tag_name[len("train/"):]
+  return tag_name
+
 
 class Progress:
   """Steps per second over the last logging interval, and the ETA from it."""
@@ -34,16 +68,22 @@ class Progress:
     return (f"step {step}/{self.total} | {self.steps_per_sec:.1f} steps/s | "
             f"ETA {eta} | {losses}")
 
+  def perf(self):
+    """{steps_per_sec, ms_per_step} over the last logging interval."""
+    rate = self.steps_per_sec
+    return {"steps_per_sec": rate, "ms_per_step": 1000.0 / rate if rate > 0 else float("nan")}
+
 
 def to_host(metrics):
   """Fetches a dict of scalar tensors (the only device-to-host copy of a step)."""
   return {k: float(v) for k, v in metrics.items()}
 
 
-def write_scalars(writer, step, scalars, prefix):
+def write_scalars(writer, step, scalars, prefix=None):
+  """Scalars under `prefix/<key>`, or (no prefix) under their `tag()` group."""
   with writer.as_default(step=step):
     for key, value in scalars.items():
-      tf.summary.scalar(f"{prefix}/{key}", value)
+      tf.summary.scalar(f"{prefix}/{key}" if prefix else tag(key), value)
   bad = [k for k, v in scalars.items() if not math.isfinite(v)]
   if bad:
     logging.warning("step %d: non-finite %s", step, ", ".join(bad))

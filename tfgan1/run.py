@@ -1,9 +1,8 @@
 """Entry point: `python -m tfgan1.run --config configs/X.yaml [--set a.b=v] [--workdir DIR]`.
 
-Parses flags, loads the config, calls `train_and_evaluate(config, workdir)`.
+Parses flags, loads the config, calls `tfgan1.train_and_evaluate(config, workdir)`.
 Bad input of any kind ends with one line on stderr and exit code 2.
 """
-import dataclasses
 import os
 import sys
 
@@ -11,7 +10,7 @@ from absl import app
 from absl import flags
 from absl import logging
 
-from tfgan1 import config as config_lib
+from tfgan1 import api
 from tfgan1 import plugin_loader
 from tfgan1.errors import NonFiniteStop, UserError
 
@@ -26,6 +25,8 @@ flags.DEFINE_bool("allow_config_change", False,
                   "Resume a workdir whose saved config.yaml differs in keys that change "
                   "training; the old config is kept as config.<step>.yaml.")
 flags.DEFINE_bool("debug", False, "Show the traceback of an error instead of one line.")
+flags.DEFINE_string("profile_steps", None,
+                    "FIRST,LAST: write a TensorBoard profiler trace of those steps.")
 
 
 def _list_plugins():
@@ -43,18 +44,17 @@ def _main(argv):
     return 0
   if not FLAGS.config:
     raise UserError("--config: missing; give a YAML file, e.g. --config configs/ring8.yaml")
-  config = config_lib.load(FLAGS.config, FLAGS.set)
-  plugin_loader.load_all(config.plugins, FLAGS.plugin)
-  # The saved config.yaml lists --plugin files too, so tools and resumes find them.
-  extra = tuple(os.path.abspath(p) if p.endswith(".py") else p for p in FLAGS.plugin)
-  config = dataclasses.replace(config, plugins=tuple(dict.fromkeys(config.plugins + extra)))
+  config = api.load_config(FLAGS.config, FLAGS.set)
+  config = api.with_plugins(config, FLAGS.plugin)
   if FLAGS.verify:
     from tfgan1 import backends, verify  # pylint: disable=g-import-not-at-top
     sys.exit(backends.verifier(config, default=verify.main)(config))
-  from tfgan1 import train  # pylint: disable=g-import-not-at-top
+  from tfgan1 import dashboard  # pylint: disable=g-import-not-at-top  (imports TF)
+  profile_steps = dashboard.parse_profile_steps(FLAGS.profile_steps)
   stem = os.path.splitext(os.path.basename(FLAGS.config))[0]
-  train.train_and_evaluate(config, FLAGS.workdir or os.path.join("runs", stem),
-                           FLAGS.allow_config_change)
+  api.train_and_evaluate(config, FLAGS.workdir or os.path.join("runs", stem),
+                         profile_steps=profile_steps,
+                         allow_config_change=FLAGS.allow_config_change)
   return 0
 
 

@@ -1,5 +1,6 @@
 """The run loop: build, resume, train, log, checkpoint, sample, evaluate."""
 import signal
+import time
 
 from absl import logging
 
@@ -7,9 +8,12 @@ from tfgan1 import backends
 from tfgan1 import build
 from tfgan1 import checkpoints
 from tfgan1 import config as config_lib
+from tfgan1 import console
+from tfgan1 import dashboard
 from tfgan1 import distribute
 from tfgan1 import evaluation
 from tfgan1 import history
+from tfgan1 import native_log
 from tfgan1 import reporting
 from tfgan1 import restore
 from tfgan1 import workdir as workdir_lib
@@ -40,6 +44,8 @@ class Run:
     self.rng = tf.random.Generator.from_seed(config.seed)
     self.iterator = iter(self.data.dataset(config.train.batch_size, config.seed))
     self.checkpoint = checkpoints.make(self.trainer, self.rng, self.iterator)
+    # The first call builds and optimizes the step's graph: see native_log.
+    self.trainer.train_step = native_log.quiet_first_call(self.trainer.train_step)
 
   @property
   def sampler(self):
@@ -88,19 +94,24 @@ def _stop_on_sigterm():
   signal.signal(signal.SIGTERM, handler)
 
 
-def _loop(run, manager, evaluator, writer, workdir):
+def _loop(run, manager, evaluator, writer, workdir, profiler):
   cfg = run.config.train
   step = int(run.trainer.step.numpy())
   progress = reporting.Progress(step, cfg.steps)
+  scalars = {}
   while step < cfg.steps:
+    profiler.before(step)
     metrics = run.trainer.train_step(run.iterator, run.rng)
     step += 1
+    profiler.after(step)
     if step % cfg.log_every == 0 or step == cfg.steps:
       scalars = reporting.to_host(metrics)
-      reporting.write_scalars(writer, step, scalars, "train")
       logging.info(progress.line(step, scalars))
+      reporting.write_scalars(writer, step, {**scalars, **progress.perf()})
       writer.flush()  # the bad step's scalars stay on disk if the guard stops the run
       run.trainer.guard.check()  # raises NonFiniteStop (train.on_nonfinite)
+    if cfg.histogram_every and step % cfg.histogram_every == 0:
+      dashboard.write_histograms(writer, step, run.trainer.gan)
     if step % cfg.sample_every == 0:
       _write_samples(run, writer, workdir, step)
     if step % cfg.checkpoint_every == 0:
@@ -108,53 +119,61 @@ def _loop(run, manager, evaluator, writer, workdir):
     every = run.config.eval.every
     if every and step % every == 0 and step != cfg.steps:
       evaluator.report(run.sampler, writer, workdir, step)
-  return step
+  return step, scalars
 
 
-def train_and_evaluate(config, workdir, allow_config_change=False):
-  """Trains `config` in `workdir`, resuming from its newest intact checkpoint.
+def train_and_evaluate(config, workdir, allow_config_change=False, profile_steps=None):
+  """Trains a checked `config` in `workdir`, resuming from its newest intact checkpoint.
 
+  Plugins must be loaded already; `tfgan1.train_and_evaluate` does that.
   Returns the final evaluation record (also the last line of metrics.jsonl).
   Everything that can refuse (workdir, lock, config change, build, restore)
   runs before the first write, so a refused run changes nothing.
   """
-  workdir_lib.check_writable(workdir)
-  _warn_lambda_with_adaptive_optimizer(config)
-  strategy = distribute.make(config)  # first: MultiWorkerMirroredStrategy must be
-  # made before any other TF work. A multi_worker worker other than the chief
-  # resumes from `workdir` but writes to a folder of its own.
-  out = distribute.output_dir(strategy, workdir)
-  with workdir_lib.Lock(out) as lock:
-    latest = checkpoints.find_intact(workdir)
-    start = checkpoints.step_of(latest) if latest else 0
-    keep_old = latest is not None and history.compare(workdir, config, allow_config_change)
-    done = latest and history.finished_record(workdir, start, config.train.steps)
-    if done:
-      logging.info("already finished at step %d; raise train.steps with --set to "
-                   "train further", start)
-      return done
-    run = make_run(config, strategy)
-    if latest:
-      checkpoints.restore(run.checkpoint, latest)
-      logging.info("resuming from %s at step %d", latest, int(run.trainer.step.numpy()))
-    lock.start()
-    checkpoints.clean_leftovers(out)
-    history.record(out, config, start, keep_old)
-    manager = checkpoints.manager(run.checkpoint, out, config.train.keep_checkpoints,
-                                  resumed=latest if out == workdir else None)
-    with workdir_lib.disk_full_is_one_line(out, lambda: manager.latest_checkpoint):
-      return _train(run, manager, out)
+  started = time.perf_counter()
+  with console.plain_console():
+    workdir_lib.check_writable(workdir)
+    _warn_lambda_with_adaptive_optimizer(config)
+    strategy = distribute.make(config)  # first: MultiWorkerMirroredStrategy must be
+    # made before any other TF work. A multi_worker worker other than the chief
+    # resumes from `workdir` but writes to a folder of its own.
+    out = distribute.output_dir(strategy, workdir)
+    with workdir_lib.Lock(out) as lock:
+      latest = checkpoints.find_intact(workdir)
+      start = checkpoints.step_of(latest) if latest else 0
+      keep_old = latest is not None and history.compare(workdir, config, allow_config_change)
+      done = latest and history.finished_record(workdir, start, config.train.steps)
+      if done:
+        logging.info("already finished at step %d; raise train.steps with --set to "
+                     "train further", start)
+        return done
+      run = native_log.quiet_call(make_run, config, strategy)  # starts TF's runtime
+      if latest:
+        checkpoints.restore(run.checkpoint, latest)
+      lock.start()
+      checkpoints.clean_leftovers(out)
+      history.record(out, config, start, keep_old)
+      manager = checkpoints.manager(run.checkpoint, out, config.train.keep_checkpoints,
+                                    resumed=latest if out == workdir else None)
+      with console.log_file(out):
+        for line in console.banner(run, out, latest, tf):
+          logging.info(line)
+        with workdir_lib.disk_full_is_one_line(out, lambda: manager.latest_checkpoint):
+          return _train(run, manager, out, profile_steps, started)
 
 
-def _train(run, manager, workdir):
+def _train(run, manager, workdir, profile_steps, started):
   config = run.config
   evaluator = evaluation.Evaluation(config, run.data)
   evaluator.keep_best(run.checkpoint, workdir)
   writer = tf.summary.create_file_writer(workdir)
+  dashboard.write_run_info(writer, config, int(run.trainer.step.numpy()))
+  profiler = dashboard.Profiler(profile_steps, workdir)
   _stop_on_sigterm()
   try:
-    step = _loop(run, manager, evaluator, writer, workdir)
+    step, scalars = _loop(run, manager, evaluator, writer, workdir, profiler)
   except KeyboardInterrupt:
+    profiler.stop()
     step = int(run.trainer.step.numpy())
     logging.warning("interrupted at step %d: saving a checkpoint to resume from", step)
     checkpoints.save(manager, run.trainer, step)
@@ -166,4 +185,5 @@ def _train(run, manager, workdir):
     _write_samples(run, writer, workdir, step)
   record = evaluator.report(run.sampler, writer, workdir, step)
   writer.flush()
+  logging.info(console.summary(step, time.perf_counter() - started, record, scalars))
   return record

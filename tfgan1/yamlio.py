@@ -4,7 +4,7 @@ import re
 
 import yaml
 
-from tfgan1.errors import UserError
+from tfgan1.errors import UserError, shown_path
 
 
 class _Loader(yaml.SafeLoader):
@@ -47,7 +47,7 @@ def load_file(path):
   except UserError as e:
     raise UserError(f"--config: {path!r}: {e}") from None
   except FileNotFoundError:
-    raise UserError(f"--config: file {path!r} does not exist") from None
+    raise UserError(f"--config: file {shown_path(path)} does not exist") from None
   except IsADirectoryError:
     raise UserError(f"--config: {path!r} is a directory, not a YAML file") from None
   except UnicodeDecodeError as e:

@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan1 import DATASETS, UserError
-from tfgan1.errors import describe
+from tfgan1.errors import describe, shown_path
 from tfgan1.spec import DataSpec
 from tfgan1.viz import image_grid
 
@@ -115,7 +115,7 @@ class ImageFolder:
 
   def __init__(self, path, size=None, channels=3):
     if not isinstance(path, str) or not os.path.isdir(path):
-      raise UserError(f"data.path: {path!r} is not an existing folder; expected a "
+      raise UserError(f"data.path: {shown_path(path)} is not an existing folder; expected a "
                       "folder of PNG or JPEG images")
     if isinstance(channels, bool) or channels not in (1, 3):
       raise UserError(f"data.channels: {channels!r} is not allowed; choose 1 or 3")
@@ -141,6 +141,10 @@ class ImageFolder:
             f"{path!r} is {'x'.join(map(str, image.shape[:2]))}; set data.size "
             "to resize them")
     return np.stack(images)
+
+  def __len__(self):
+    """The number of samples (the run's start banner shows it)."""
+    return len(self.files)
 
   def dataset(self, batch_size, seed):
     return array_dataset(self.images, batch_size, seed)

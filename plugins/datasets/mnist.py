@@ -19,7 +19,7 @@ import zlib
 import numpy as np
 
 from tfgan1 import DATASETS, UserError
-from tfgan1.errors import describe
+from tfgan1.errors import describe, shown_path
 from tfgan1.plugins.datasets.image_folder import array_dataset
 from tfgan1.spec import DataSpec
 from tfgan1.viz import image_grid
@@ -160,7 +160,7 @@ class MNIST:
     self.path, self.split, self._files = path, split, None
     if path is not None:
       if not isinstance(path, str) or not os.path.exists(path):
-        raise UserError(f"data.path: {path!r} does not exist; expected a folder of "
+        raise UserError(f"data.path: {shown_path(path)} does not exist; expected a folder of "
                         "MNIST IDX files, a .npz file, or null to use keras.datasets")
       if os.path.isdir(path):
         self._files = _idx_files(path, split)
@@ -200,6 +200,10 @@ class MNIST:
   def labels(self):
     """int labels [N], or None when the source has none."""
     return self._arrays[1]
+
+  def __len__(self):
+    """The number of samples (the run's start banner shows it)."""
+    return len(self.images)
 
   def dataset(self, batch_size, seed):
     return array_dataset(self.images, batch_size, seed)

@@ -97,6 +97,10 @@ class TFDS:
       raise UserError(f"data.split: {self.split!r} of {self.tfds_name!r} is empty")
     return np.concatenate(batches)
 
+  def __len__(self):
+    """The number of samples (the run's start banner shows it)."""
+    return len(self.images)
+
   def dataset(self, batch_size, seed):
     return array_dataset(self.images, batch_size, seed)
 

@@ -1,0 +1,114 @@
+"""The Python API: `tfgan1.load_config`, `tfgan1.train_and_evaluate`, help(tfgan1)."""
+import json
+import os
+import pydoc
+import re
+import subprocess
+import sys
+
+import pytest
+
+import tfgan1
+from tfgan1 import native_log
+from tests.conftest import ROOT, run_cli
+
+RING = {"data": {"name": "ring8"}, "generator": {"name": "mlp", "hidden": [8]},
+        "discriminator": {"name": "mlp", "hidden": [8]}, "loss": "hinge",
+        "train": {"steps": 4, "batch_size": 8}}
+
+
+def test_load_config_takes_a_path_a_dict_or_a_config():
+  path = ROOT / "configs" / "ring8.yaml"
+  from_path = tfgan1.load_config(path, ["train.steps=7"])
+  assert from_path.train.steps == 7 and from_path.data.name == "ring8"
+  from_dict = tfgan1.load_config(RING)
+  assert from_dict.train.steps == 4 and RING["train"] == {"steps": 4, "batch_size": 8}
+  assert tfgan1.load_config(from_dict) is from_dict
+  assert tfgan1.load_config(from_dict, "train.steps=9").train.steps == 9
+  assert isinstance(from_dict, tfgan1.Config)
+
+
+def test_a_bad_dict_is_the_cli_error(tmp_path):
+  bad = {**RING, "train": {"stepz": 3}}
+  with pytest.raises(tfgan1.UserError) as err:
+    tfgan1.load_config(bad)
+  (tmp_path / "bad.yaml").write_text(json.dumps(bad))  # JSON is YAML
+  out = run_cli("--config", tmp_path / "bad.yaml")
+  assert out.returncode == 2
+  assert out.stderr.strip() == f"error: {err.value}"
+  assert str(err.value).startswith("train.stepz: unknown key; did you mean 'steps'?")
+  with pytest.raises(tfgan1.UserError, match=r"^config: a int is not allowed"):
+    tfgan1.load_config(3)
+
+
+def test_relative_paths_are_shown_resolved(tmp_path):
+  out = run_cli("--config", ROOT / "configs" / "mnist_dcgan.yaml", "--set",
+                "data.path=no/such/mnist", cwd=tmp_path)
+  line = out.stderr.strip()
+  assert out.returncode == 2 and "\n" not in line
+  assert f"data.path: 'no/such/mnist' (= '{tmp_path}/no/such/mnist' from the current " \
+         f"directory '{tmp_path}') does not exist" in line
+  out = run_cli("--config", ROOT / "configs" / "ring8.yaml", "--plugin", "mine.py",
+                "--verify", cwd=tmp_path)
+  assert out.returncode == 2
+  assert f"--plugin: plugin file 'mine.py' (= '{tmp_path}/mine.py'" in out.stderr
+
+
+def test_help_lists_the_public_api():
+  text = pydoc.render_doc(tfgan1, renderer=pydoc.plaintext)
+  for name in ("train_and_evaluate", "load_config", "tfgan1.keras.GAN", "UserError",
+               "LOSSES", "Config"):
+    assert name in text
+  for fn in (tfgan1.train_and_evaluate, tfgan1.load_config):
+    assert "Args:" in fn.__doc__ and "Returns:" in fn.__doc__
+
+
+def test_import_is_light():
+  code = ("import sys, tfgan1\n"
+          "assert not [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')]\n"
+          "print('light')")
+  out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       check=False, cwd=ROOT)
+  assert out.stdout.strip() == "light", out.stderr
+
+
+def test_filter_drops_only_the_harmless_lines():
+  line = ("E0000 00:00:1795781668.448726    6697 meta_optimizer.cc:967] remapper failed: "
+          "INVALID_ARGUMENT: Mutation::Apply error: fanout 'StatefulPartitionedCall/"
+          "gradient_tape/leaky_re_lu_1_2/LeakyRelu/LeakyReluGrad' exist for missing node "
+          "'StatefulPartitionedCall/spectral_norm_1_2/BiasAdd'.\n")
+  cuda = ("E0000 00:00:1795783105.827445   22228 cuda_platform.cc:52] failed call to cuInit: "
+          "INTERNAL: CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)\n")
+  other = "E0000 00:00:1.2  6697 meta_optimizer.cc:967] layout failed: INVALID_ARGUMENT: x\n"
+  assert native_log.filter_text("a\n" + line + other + cuda + "b\n") == "a\n" + other + "b\n"
+
+
+def test_train_from_a_fresh_interpreter(tmp_path):
+  """No CLI: plugins found, banner and progress on the console, no grappler line.
+
+  A spectral-norm DCGAN on the shared MNIST files is the run that made TF print
+  the remapper error line.
+  """
+  mnist = ROOT.parent / "shared" / "data" / "mnist"
+  if not mnist.is_dir():
+    pytest.skip(f"{mnist} (the shared MNIST files) is missing")
+  config = {"data": {"name": "mnist", "path": str(mnist), "split": "test"},
+            "generator": {"name": "dcgan", "base_channels": 8},
+            "discriminator": {"name": "dcgan", "base_channels": 8, "norm": "spectral_norm"},
+            "loss": "hinge", "noise": {"dim": 16},
+            "train": {"steps": 4, "batch_size": 8, "log_every": 2}}
+  code = ("import json, sys, tfgan1\n"
+          "record = tfgan1.train_and_evaluate(json.loads(sys.argv[1]), sys.argv[2])\n"
+          "print(json.dumps(record))")
+  out = subprocess.run([sys.executable, "-c", code, json.dumps(config), str(tmp_path / "w")],
+                       capture_output=True, text=True, check=False, cwd=tmp_path,
+                       env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"), timeout=300)
+  assert out.returncode == 0, out.stderr[-3000:]
+  assert json.loads(out.stdout) == {"step": 4}
+  lines = out.stderr.splitlines()
+  assert lines[0] == f"workdir {tmp_path / 'w'}: new run", out.stderr[-3000:]
+  assert "data mnist: 10,000 samples | batch 8" in lines
+  assert [l for l in lines if l.startswith("step ")][-1].startswith("step 4/4 | ")
+  assert re.fullmatch(r"done: step 4 in \S+ \| loss_d=\S+ loss_g=\S+", lines[-1])
+  assert "remapper failed" not in out.stderr and "E0000" not in out.stderr
+  assert (tmp_path / "w" / "train.log").read_text().count("] step ") == 2

@@ -1,0 +1,194 @@
+"""`tfgan1.keras.GAN`: train a GAN with Keras `fit`, on the engine's own step.
+
+    import tfgan1.keras
+    gan = tfgan1.keras.GAN(generator, discriminator, loss="hinge")
+    gan.compile(optimizer=keras.optimizers.Adam(1e-4, beta_1=0.5))
+    gan.fit(real_dataset, epochs=10, callbacks=[keras.callbacks.TensorBoard("logs")])
+
+`train_step` hands the batch to `tfgan1.engine.Trainer.update_on`, the very
+update the CLI's run loop takes: the same losses, rules, penalties, EMA and
+noise draws, no second implementation. Keras brings the loop, the callbacks
+and the weight files.
+"""
+import dataclasses
+
+from tfgan1 import build  # first: imports TensorFlow without its start-up chatter
+from tfgan1 import config as config_lib
+from tfgan1 import config_schema
+from tfgan1 import native_log
+from tfgan1 import plugin_loader
+from tfgan1.ema import GeneratorEMA
+from tfgan1.engine import Trainer
+from tfgan1.errors import UserError
+from tfgan1.losses import GAN as Networks
+
+tf = build.tf
+keras = build.keras
+
+
+def _family(loss):
+  """A loss family from a registered name, a `{name, **kwargs}` dict, a plugin
+  class (called without arguments) or a plugin instance."""
+  if isinstance(loss, (str, dict)):
+    plugin_loader.load_entry_points()
+    return build.loss_family(config_schema.build(config_lib.PluginSpec, loss, "loss"))
+  if isinstance(loss, type):
+    loss = loss()
+  if not (hasattr(loss, "discriminator_loss") and hasattr(loss, "generator_loss")):
+    raise UserError(f"loss: {loss!r} is not allowed; expected a registered loss name, "
+                    "a {name: ..., **kwargs} dict or an object with "
+                    "discriminator_loss and generator_loss")
+  return loss
+
+
+def _penalties(penalties):
+  """PenaltyTerms from names or `{name, weight, every, **kwargs}` dicts."""
+  if penalties:
+    plugin_loader.load_entry_points()
+  specs = config_schema.check_value(
+      config_lib.Config.__annotations__["penalties"], list(penalties), "penalties")
+  return build.penalty_terms(specs)
+
+
+def _train_config(rule, one_step_form, lambda_, n_d, n_g):
+  raw = {"rule": rule, "one_step_form": one_step_form, "lambda": lambda_,
+         "n_d": n_d, "n_g": n_g}
+  return config_schema.build(config_lib.TrainConfig, raw, "train")
+
+
+def _ema(generator, ema):
+  if ema is None:
+    return None
+  raw = {"decay": ema} if isinstance(ema, (int, float)) else ema
+  cfg = config_schema.build(config_lib.EmaConfig, raw, "ema")
+  return GeneratorEMA(generator, keras, cfg.decay, cfg.start)
+
+
+class GAN(keras.Model):
+  """A generator and a discriminator trained by `fit` with a tfgan1 update rule.
+
+  Args:
+    generator: a built Keras model from noise `[batch, latent_dim]` to samples.
+    discriminator: a built Keras model from samples to logits.
+    loss: a registered loss name (`"hinge"`, `"non_saturating"`, ...), a
+      `{"name": ..., **kwargs}` dict, or a loss plugin class or object.
+    rule: `"one_step"`, `"simultaneous"` or `"alternating"`.
+    penalties: names or `{"name", "weight", "every", **kwargs}` dicts.
+    lambda_: G's weight in the one-step loss.
+    ema: None, a decay (`0.999`) or `{"decay", "start"}`: an EMA copy of G,
+      `ema_generator`, updated after every step.
+    one_step_form: `"stateless"` or `"classic"` (see README, update rules).
+    n_d: alternating: D updates per step (each on the same Keras batch).
+    n_g: alternating: G updates per step.
+    noise: `"normal"` or `"uniform"`, the noise `fit` draws for G.
+    seed: seeds the noise generator (and nothing else: build the networks
+      under `keras.utils.set_random_seed` for reproducible initial weights).
+    **kwargs: passed to `keras.Model` (`name`, ...).
+
+  Attributes:
+    generator, discriminator: the two Keras models, trained in place.
+    ema_generator: the EMA copy of G, or None.
+    trainer: the `tfgan1.engine.Trainer` behind `train_step` (after `compile`).
+  """
+
+  def __init__(self, generator, discriminator, loss="hinge", rule="one_step",
+               penalties=(), lambda_=1.0, ema=None, *, one_step_form="stateless",
+               n_d=1, n_g=1, noise="normal", seed=0, **kwargs):
+    super().__init__(**kwargs)
+    if not (generator.built and discriminator.built):
+      raise UserError("GAN: generator and discriminator must be built models "
+                      "(call each once on a batch, or give them an Input)")
+    self.generator = generator
+    self.discriminator = discriminator
+    self.train_config = _train_config(rule, one_step_form, lambda_, n_d, n_g)
+    self.networks = Networks(generator, discriminator, _family(loss), _penalties(penalties))
+    latent_dim = int(generator.inputs[0].shape[-1]) if getattr(generator, "inputs", None) \
+        else int(generator.input_shape[-1])
+    noise_cfg = config_schema.build(config_lib.NoiseConfig,
+                                    {"dim": latent_dim, "distribution": noise}, "noise")
+    self.noise_fn = build.noise_sampler(noise_cfg)
+    self.noise_rng = tf.random.Generator.from_seed(seed)
+    self._ema = _ema(generator, ema)
+    self.ema_generator = self._ema.model if self._ema is not None else None
+    # The engine's step counter and the noise RNG state, as one Keras variable,
+    # so save_weights / BackupAndRestore carry them and a resumed fit draws the
+    # noise an uninterrupted one would.
+    self.engine_state = self.add_weight(shape=(4,), dtype="int64", initializer="zeros",
+                                        trainable=False, name="engine_state")
+    self.trainer = None
+    self.built = True
+
+  def compile(self, optimizer=None, d_optimizer=None, g_optimizer=None,
+              jit_compile=False, **kwargs):
+    """Sets the optimizers and builds the engine's train step.
+
+    Args:
+      optimizer: one optimizer (name or instance). With the one-step rule it
+        is shared by D and G (one gradient call, one update); with the other
+        rules D gets it and G a fresh copy of its config.
+      d_optimizer: D's own optimizer (give `g_optimizer` too): TTUR.
+      g_optimizer: G's own optimizer.
+      jit_compile: XLA-compile the update (the engine's `train.jit_compile`).
+      **kwargs: passed to `keras.Model.compile` (`steps_per_execution`, ...).
+    """
+    if (d_optimizer is None) != (g_optimizer is None):
+      raise UserError("compile: give both d_optimizer and g_optimizer, or optimizer alone")
+    if d_optimizer is not None:
+      opts = {"d": keras.optimizers.get(d_optimizer), "g": keras.optimizers.get(g_optimizer)}
+    elif optimizer is None:
+      raise UserError("compile: optimizer is missing; give optimizer= or "
+                      "d_optimizer= and g_optimizer=")
+    else:
+      shared = keras.optimizers.get(optimizer)
+      if self.train_config.rule == "one_step":
+        opts = {"shared": shared}
+      else:
+        opts = {"d": shared, "g": shared.__class__.from_config(shared.get_config())}
+    cfg = dataclasses.replace(self.train_config, jit_compile=bool(jit_compile))
+    self.trainer = Trainer(self.networks, cfg, opts, self.noise_fn, self._ema)
+    self.g_optimizer = opts.get("g")  # saved with the weights (D's or the shared
+    # one is Keras's `optimizer`, which its callbacks read the learning rate from)
+    super().compile(optimizer=opts.get("shared", opts.get("d")), jit_compile=False, **kwargs)
+    self._sync_state_to_engine()
+
+  def fit(self, x=None, y=None, **kwargs):  # pylint: disable=arguments-differ
+    """`keras.Model.fit` on batches of real samples (a `tf.data.Dataset` or an
+    array with `batch_size`); G's noise is drawn for every step. See
+    `keras.Model.fit` for the arguments (`epochs`, `callbacks`, ...)."""
+    if isinstance(x, tf.data.Dataset):
+      # Keras would warn that its default shuffle=True is ignored for datasets.
+      kwargs.setdefault("shuffle", False)
+    return super().fit(x, y, **kwargs)
+
+  def call(self, noise, training=False):
+    """G's samples for a noise batch: `gan(z)` and `gan.predict(z)` generate."""
+    return self.generator(noise, training=training)
+
+  def train_step(self, data):
+    """One engine update on Keras' batch of real samples; returns its metrics."""
+    real, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+    metrics = self.trainer.update_on([real] * self.trainer.batches_per_step, self.noise_rng)
+    with tf.control_dependencies(list(metrics.values())):
+      self.engine_state.assign(tf.concat([self.trainer.step[None], self.noise_rng.state], 0))
+    return metrics
+
+  def make_train_function(self, force=False):
+    """Keras' train function, its first call free of grappler's harmless
+    remapper line (see `tfgan1.native_log`)."""
+    function = super().make_train_function(force)
+    if function is not None and not hasattr(function, "__wrapped__"):
+      self.train_function = native_log.quiet_first_call(function)
+    return self.train_function
+
+  def load_own_variables(self, store):
+    """Keras restores weights (load_weights, BackupAndRestore): the engine
+    step and noise state follow."""
+    super().load_own_variables(store)
+    self._sync_state_to_engine()
+
+  def _sync_state_to_engine(self):
+    state = self.engine_state.numpy()
+    if self.trainer is None or not state.any():
+      return  # nothing trained yet: the seeded RNG and step 0 stand
+    self.trainer.step.assign(state[0])
+    self.noise_rng.state.assign(state[1:])
