@@ -32,6 +32,22 @@ def time_steps(run, iterator, steps):
   return steps / (time.perf_counter() - start)
 
 
+def interleaved(runs, steps, rounds, warmup):
+  """{name: [steps/s per round]} for each run of `runs` ({name: train.Run}).
+
+  Every run first takes `warmup` untimed steps (tracing); then each round times
+  `steps` steps of every run in turn, so all see the same machine load.
+  """
+  for run in runs.values():
+    if warmup:
+      time_steps(run, run.iterator, warmup)
+  rates = {name: [] for name in runs}
+  for _ in range(rounds):
+    for name, run in runs.items():
+      rates[name].append(time_steps(run, run.iterator, steps))
+  return rates
+
+
 def summary(rates):
   return (f"median {statistics.median(rates):.2f} steps/s "
           f"(min {min(rates):.2f}, max {max(rates):.2f})  "
