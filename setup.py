@@ -25,9 +25,12 @@ setuptools.setup(
         "numpy",
         "scipy",
     ],
+    # `[gpu]`: TensorFlow with its CUDA libraries, for NVIDIA machines; the plain
+    # install stays the CPU-only wheel.
     extras_require={"test": ["pytest>=7"],
                     "tfds": ["tensorflow-datasets"],
-                    "plot": ["matplotlib"]},
+                    "plot": ["matplotlib"],
+                    "gpu": ["tensorflow[and-cuda]>=2.21"]},
     entry_points={
         "tfgan1.plugins": [f"{p} = tfgan1.plugins.{p}" for p in _PLUGIN_PACKAGES],
         "console_scripts": ["tfgan1-run = tfgan1.run:entry"],

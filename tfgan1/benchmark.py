@@ -33,8 +33,11 @@ def time_steps(run, iterator, steps):
 
 
 def interleaved(runs, steps, rounds, warmup):
-  """{name: [steps/s per round]}: `warmup` untimed steps each, then `rounds`
-  rounds of `steps` steps that cycle through `runs` ({name: run})."""
+  """{name: [steps/s per round]} for each run of `runs` ({name: train.Run}).
+
+  Every run first takes `warmup` untimed steps (tracing); then each round times
+  `steps` steps of every run in turn, so all see the same machine load.
+  """
   for run in runs.values():
     if warmup:
       time_steps(run, run.iterator, warmup)
