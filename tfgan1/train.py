@@ -125,12 +125,12 @@ def train_and_evaluate(config, workdir, allow_config_change=False):
     if latest:
       checkpoints.restore(run.checkpoint, latest)
       logging.info("resuming from %s at step %d", latest, int(run.trainer.step.numpy()))
-    lock.start()
-    checkpoints.clean_leftovers(workdir)
-    history.record(workdir, config, start, keep_old)
-    manager = checkpoints.manager(run.checkpoint, workdir, config.train.keep_checkpoints,
-                                  resumed=latest)
-    with workdir_lib.disk_full_is_one_line(workdir, lambda: manager.latest_checkpoint):
+    with workdir_lib.disk_full_is_one_line(workdir):
+      lock.start()
+      checkpoints.clean_leftovers(workdir)
+      history.record(workdir, config, start, keep_old)
+      manager = checkpoints.manager(run.checkpoint, workdir, config.train.keep_checkpoints,
+                                    resumed=latest)
       return _train(run, manager, workdir)
 
 
@@ -151,5 +151,5 @@ def _train(run, manager, workdir):
   if step % config.train.sample_every:  # else the loop just wrote this step's
     _write_samples(run, writer, workdir, step)
   record = _evaluate(run, writer, workdir, step)
-  writer.flush()
+  writer.close()  # flushes; an in-process caller may start many runs
   return record
