@@ -34,7 +34,8 @@ flags.DEFINE_integer("runs", 20, "Runs per phase (in-process, then processes).")
 flags.DEFINE_integer("steps", 50, "Train steps per run.")
 flags.DEFINE_integer("settle", 5, "Runs left out of the growth slope (caches warm up).")
 flags.DEFINE_float("max_growth_mb", 2.0, "Largest allowed in-process RSS growth per run.")
-flags.DEFINE_bool("processes", True, "Also run the separate-process phase.")
+flags.DEFINE_bool("processes", True, "Run the separate-process phase.")
+flags.DEFINE_bool("in_process", True, "Run the in-process phase.")
 flags.DEFINE_bool("collect", True, "gc.collect() after each in-process run.")
 
 
@@ -96,43 +97,56 @@ def in_process(folder):
   return out
 
 
+_CHILD = """import atexit, runpy, shutil, sys
+status = sys.argv.pop(1)
+atexit.register(lambda: shutil.copyfile('/proc/self/status', status))
+sys.argv[0] = 'tfgan1.run'
+runpy.run_module('tfgan1.run', run_name='__main__')
+"""
+
+
 def separate(folder):
   """[(peak RSS MB, seconds)] of each `python -m tfgan1.run` process."""
   out = []
   args = [a for o in _overrides() for a in ("--set", o)]
   for i in range(FLAGS.runs):
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tfgan1.run", "--config", FLAGS.config,
+    status_file = os.path.join(folder, f"status_{i}")
+    # The child reports its own VmHWM at exit: a child's rusage maxrss on Linux
+    # starts from the parent's RSS at fork, which would hide its own peak.
+    proc = subprocess.run(
+        [sys.executable, "-c", _CHILD, status_file, "--config", FLAGS.config,
          "--workdir", os.path.join(folder, f"proc_{i}"), *args],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    err = proc.stderr.read().decode(errors="replace")
-    proc.stderr.close()
-    if os.waitstatus_to_exitcode(status) != 0:
-      raise UserError(f"soak: process run {i + 1} failed: {err.strip().splitlines()[-1:]}")
-    out.append((usage.ru_maxrss / 1024, time.perf_counter() - start))
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+    if proc.returncode != 0:
+      err = proc.stderr.decode(errors="replace").strip().splitlines()[-1:]
+      raise UserError(f"soak: process run {i + 1} failed: {err}")
+    with open(status_file, encoding="ascii") as f:
+      peak_kb = int(next(l for l in f if l.startswith("VmHWM:")).split()[1])
+    out.append((peak_kb / 1024, time.perf_counter() - start))
     print(f"process run {i + 1}: peak RSS {out[-1][0]:.1f} MB, {out[-1][1]:.1f} s", flush=True)
   return out
 
 
 def _report(runs, procs):
-  rss = [r[0] for r in runs]
-  grow = slope(rss[FLAGS.settle:])
-  print(f"\nin-process, {len(runs)} runs x {FLAGS.steps} steps of {FLAGS.config}:")
-  print(f"  RSS after run 1 / {FLAGS.settle} / {len(rss)}: {rss[0]:.0f} / "
-        f"{rss[min(FLAGS.settle, len(rss)) - 1]:.0f} / {rss[-1]:.0f} MB; slope over runs "
-        f"{FLAGS.settle + 1}-{len(rss)}: {grow:+.2f} MB/run (limit {FLAGS.max_growth_mb})")
-  print(f"  train step traced per run: {sorted({r[1] for r in runs})}; Run objects still "
-        f"alive after gc: {max(r[3] for r in runs)}; seconds per run: median "
-        f"{statistics.median(r[2] for r in runs):.1f}")
+  ok = True
+  if runs:
+    rss = [r[0] for r in runs]
+    grow = slope(rss[FLAGS.settle:])
+    print(f"\nin-process, {len(runs)} runs x {FLAGS.steps} steps of {FLAGS.config}:")
+    print(f"  RSS after run 1 / {FLAGS.settle} / {len(rss)}: {rss[0]:.0f} / "
+          f"{rss[FLAGS.settle - 1]:.0f} / {rss[-1]:.0f} MB; slope over runs "
+          f"{FLAGS.settle + 1}-{len(rss)}: {grow:+.2f} MB/run (limit {FLAGS.max_growth_mb})")
+    print(f"  train step traced per run: {sorted({r[1] for r in runs})}; Run objects still "
+          f"alive after gc: {max(r[3] for r in runs)}; seconds per run: median "
+          f"{statistics.median(r[2] for r in runs):.1f}")
+    ok = (grow <= FLAGS.max_growth_mb and all(r[1] == 1 for r in runs)
+          and all(r[3] == 0 for r in runs))
   if procs:
     peaks = [p for p, _ in procs]
     print(f"separate processes, {len(procs)} runs: peak RSS median {statistics.median(peaks):.0f}"
           f" MB (min {min(peaks):.0f}, max {max(peaks):.0f}); slope {slope(peaks):+.2f} MB/run;"
           f" seconds per run: median {statistics.median(t for _, t in procs):.1f}")
-  ok = (grow <= FLAGS.max_growth_mb and all(r[1] == 1 for r in runs)
-        and all(r[3] == 0 for r in runs))
   print("PASS" if ok else "FAIL: memory grows from run to run, a step was retraced, or "
         "a finished run is still alive")
   return ok
@@ -142,7 +156,7 @@ def _main():
   if FLAGS.runs <= FLAGS.settle + 1:
     raise UserError(f"--runs: {FLAGS.runs} is not allowed; must be > --settle + 1")
   with tempfile.TemporaryDirectory(prefix="tfgan1_soak_") as folder:
-    runs = in_process(folder)
+    runs = in_process(folder) if FLAGS.in_process else []
     procs = separate(folder) if FLAGS.processes else []
   if not _report(runs, procs):
     sys.exit(1)
