@@ -202,3 +202,16 @@ def test_lock_dies_with_its_process(tmp_path):
     lock.start()
     assert (workdir / ".lock").read_text().strip() == str(os.getpid())
   assert not (workdir / ".lock").exists()
+
+
+def test_key_added_by_a_newer_version_at_its_default_is_not_a_change(tmp_path):
+  from tests.conftest import RING8
+  from tfgan1 import config as config_lib
+  from tfgan1 import history
+  from tfgan1 import yamlio
+  saved = yamlio.roundtrip(config_lib.to_dict(config_lib.load(RING8)))
+  del saved["train"]["n_g"]  # as if written before train.n_g existed
+  (tmp_path / "config.yaml").write_text(yamlio.dump(saved))
+  assert history.compare(str(tmp_path), config_lib.load(RING8), False) is False
+  with pytest.raises(UserError, match=r"differing keys: train.n_g \('missing' -> 3\)"):
+    history.compare(str(tmp_path), config_lib.load(RING8, ["train.n_g=3"]), False)

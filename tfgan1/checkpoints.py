@@ -106,19 +106,21 @@ def find_intact(workdir):
   """The newest intact checkpoint prefix in `workdir`, or None when there is none.
 
   Every state file or checkpoint passed over is logged in one line; when
-  checkpoints exist but none is intact, that is a UserError listing them.
+  checkpoints exist but none is intact, that is one UserError listing them.
   """
   folder = os.path.join(workdir, SUBDIR)
+  notes, skipped = [], []
   problem = state_problem(folder)
   if problem:
-    logging.warning("checkpoint: skipped the state file %r: %s; using the newest "
-                    "intact checkpoint instead", os.path.join(folder, STATE_FILE), problem)
-  skipped = []
+    notes.append(f"checkpoint: skipped the state file {os.path.join(folder, STATE_FILE)!r}: "
+                 f"{problem}; using the newest intact checkpoint instead")
   for prefix in candidates(folder):
     why = damage(prefix)
     if why is None:
+      for note in notes:
+        logging.warning("%s", note)
       return prefix
-    logging.warning("checkpoint: skipped %r: damaged (%s); trying an older one", prefix, why)
+    notes.append(f"checkpoint: skipped {prefix!r}: damaged ({why}); trying an older one")
     skipped.append(f"{os.path.basename(prefix)} ({why})")
   if skipped:
     raise UserError(f"checkpoint: no intact checkpoint left in {folder!r}: "

@@ -44,6 +44,17 @@ def is_harmless(key):
   return any(key == h or key.startswith((h + ".", h + "[")) for h in HARMLESS_KEYS)
 
 
+def _defaults():
+  """{dotted key: default value} of every key with a default."""
+  stub = {k: "_" for k in ("generator", "discriminator", "loss", "data")}
+  return flatten(yamlio.roundtrip(config_lib.to_dict(config_lib.from_dict(stub))))
+
+
+def _new_key_at_default(key, old, new, defaults):
+  """A key the saved config lacks (a newer tfgan1 added it) left at its default."""
+  return old == "missing" and key in defaults and defaults[key] == new
+
+
 def differences(old, new):
   """{key: (old value, new value)} over every leaf that differs ("missing" if absent)."""
   a, b = flatten(old), flatten(new)
@@ -72,7 +83,9 @@ def compare(workdir, config, allow_change):
     raise UserError(f"--workdir: the saved {path!r} cannot be read ({e}); pass "
                     "--allow_config_change to resume with the new config") from None
   diffs = differences(old if isinstance(old, dict) else {}, new)
-  harmful = {k: v for k, v in diffs.items() if not is_harmless(k)}
+  defaults = _defaults()
+  harmful = {k: v for k, v in diffs.items()
+             if not is_harmless(k) and not _new_key_at_default(k, *v, defaults)}
   if harmful and not allow_change:
     raise UserError(f"--workdir: {workdir!r} was trained with another config; differing "
                     f"keys: {_describe(harmful)}; use another --workdir, or pass "

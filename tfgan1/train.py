@@ -150,15 +150,15 @@ def train_and_evaluate(config, workdir, allow_config_change=False, profile_steps
       run = native_log.quiet_call(make_run, config, strategy)  # starts TF's runtime
       if latest:
         checkpoints.restore(run.checkpoint, latest)
-      lock.start()
-      checkpoints.clean_leftovers(out)
-      history.record(out, config, start, keep_old)
-      manager = checkpoints.manager(run.checkpoint, out, config.train.keep_checkpoints,
-                                    resumed=latest if out == workdir else None)
-      with console.log_file(out):
-        for line in console.banner(run, out, latest, tf):
-          logging.info(line)
-        with workdir_lib.disk_full_is_one_line(out, lambda: manager.latest_checkpoint):
+      with workdir_lib.disk_full_is_one_line(out):
+        lock.start()
+        checkpoints.clean_leftovers(out)
+        history.record(out, config, start, keep_old)
+        manager = checkpoints.manager(run.checkpoint, out, config.train.keep_checkpoints,
+                                      resumed=latest if out == workdir else None)
+        with console.log_file(out):
+          for line in console.banner(run, out, latest, tf):
+            logging.info(line)
           return _train(run, manager, out, profile_steps, started)
 
 
@@ -184,6 +184,6 @@ def _train(run, manager, workdir, profile_steps, started):
   if step % config.train.sample_every:  # else the loop just wrote this step's
     _write_samples(run, writer, workdir, step)
   record = evaluator.report(run.sampler, writer, workdir, step)
-  writer.flush()
+  writer.close()  # flushes; an in-process caller may start many runs
   logging.info(console.summary(step, time.perf_counter() - started, record, scalars))
   return record

@@ -109,17 +109,20 @@ class Lock:
 
 
 @contextlib.contextmanager
-def disk_full_is_one_line(workdir, resume_from):
-  """Turns a full disk (on a save or a log write) into a one-line UserError.
-
-  `resume_from()` names the last complete checkpoint, which a rerun uses.
-  """
+def disk_full_is_one_line(workdir):
+  """Turns a full disk (on a save or a log write) into a one-line UserError
+  naming the last complete checkpoint, which a rerun resumes from."""
   from tfgan1 import checkpoints  # pylint: disable=g-import-not-at-top  (imports TF)
   try:
     yield
   except (OSError, checkpoints.tf.errors.OpError) as e:
     if not checkpoints.is_disk_full(e):
       raise
+    folder = os.path.join(workdir, checkpoints.SUBDIR)
+    try:
+      last = checkpoints.tf.train.latest_checkpoint(folder)  # updated after each save
+    except Exception:  # pylint: disable=broad-except  (a damaged state file)
+      last = None
     raise UserError(f"--workdir: the disk is full, writing to {workdir!r} failed "
                     f"({describe(e)}); free space and run the same command again to "
-                    f"resume from {resume_from() or 'the start'}") from None
+                    f"resume from {last or 'the start'}") from None
