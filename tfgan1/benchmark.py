@@ -32,6 +32,22 @@ def time_steps(run, iterator, steps):
   return steps / (time.perf_counter() - start)
 
 
+def interleave(runs, steps, rounds, warmup, between=None):
+  """{name: [steps/s per round]} for a dict of runs, cycling through them each
+  round so every run sees the same machine load. `between(name)` is called
+  after each timed round (e.g. to read peak memory)."""
+  for run in runs.values():
+    if warmup:
+      time_steps(run, run.iterator, warmup)
+  rates = {name: [] for name in runs}
+  for _ in range(rounds):
+    for name, run in runs.items():
+      rates[name].append(time_steps(run, run.iterator, steps))
+      if between is not None:
+        between(name)
+  return rates
+
+
 def summary(rates):
   return (f"median {statistics.median(rates):.2f} steps/s "
           f"(min {min(rates):.2f}, max {max(rates):.2f})  "

@@ -37,13 +37,7 @@ def _main():
   benchmark.check_at_least(0, warmup=FLAGS.warmup)
   runs = {name: benchmark.build_run(FLAGS.config, FLAGS.set + extra)
           for name, extra in VARIANTS.items()}
-  for run in runs.values():
-    if FLAGS.warmup:
-      benchmark.time_steps(run, run.iterator, FLAGS.warmup)
-  rates = {name: [] for name in runs}
-  for _ in range(FLAGS.rounds):
-    for name, run in runs.items():
-      rates[name].append(benchmark.time_steps(run, run.iterator, FLAGS.steps))
+  rates = benchmark.interleave(runs, FLAGS.steps, FLAGS.rounds, FLAGS.warmup)
   config = next(iter(runs.values())).config
   print(f"config {FLAGS.config} {' '.join(FLAGS.set)}, batch {config.train.batch_size}, "
         f"jit_compile {config.train.jit_compile}, {FLAGS.rounds} rounds x {FLAGS.steps} steps")
