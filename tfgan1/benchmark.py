@@ -48,6 +48,28 @@ def interleave(runs, steps, rounds, warmup, between=None):
   return rates
 
 
+def define_flags(flags, steps, rounds, warmup, what="variant"):
+  """The flags every benchmark tool takes: --config, --set, --steps, --rounds, --warmup."""
+  flags.DEFINE_string("config", None, "YAML run config.")
+  flags.DEFINE_multi_string("set", [], "Override a config key: a.b=value (repeatable).")
+  flags.DEFINE_integer("steps", steps, "Train steps per timed round.")
+  flags.DEFINE_integer("rounds", rounds, f"Timed rounds per {what}.")
+  flags.DEFINE_integer("warmup", warmup, f"Untimed steps per {what} first (tracing, caches).")
+
+
+def check_flags(flag_values):
+  check_at_least(1, steps=flag_values.steps, rounds=flag_values.rounds)
+  check_at_least(0, warmup=flag_values.warmup)
+
+
+def print_rates(rates, base):
+  """One line per variant: median, spread, and the median relative to `base`'s."""
+  reference = statistics.median(rates[base])
+  width = max(len(name) for name in rates)
+  for name, values in rates.items():
+    print(f"{name:>{width}}: {summary(values)}  x{statistics.median(values) / reference:.2f}")
+
+
 def summary(rates):
   return (f"median {statistics.median(rates):.2f} steps/s "
           f"(min {min(rates):.2f}, max {max(rates):.2f})  "

@@ -16,7 +16,6 @@ machine load. Prints median and min/max steps/s and each median relative to
 the first variant's (float32, XLA off by default).
 """
 import itertools
-import statistics
 
 from absl import app
 from absl import flags
@@ -25,18 +24,13 @@ from tfgan1 import benchmark
 from tfgan1.errors import run_tool
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("config", None, "YAML run config.")
-flags.DEFINE_multi_string("set", [], "Override a config key: a.b=value (repeatable).")
+benchmark.define_flags(flags, steps=20, rounds=5, warmup=5)
 flags.DEFINE_list("precisions", ["float32", "mixed_bfloat16"], "precision.name values.")
 flags.DEFINE_list("jit", ["false", "true"], "train.jit_compile values.")
-flags.DEFINE_integer("steps", 20, "Train steps per timed round.")
-flags.DEFINE_integer("rounds", 5, "Timed rounds per variant.")
-flags.DEFINE_integer("warmup", 5, "Untimed steps per variant first (tracing, XLA).")
 
 
 def _main():
-  benchmark.check_at_least(1, steps=FLAGS.steps, rounds=FLAGS.rounds)
-  benchmark.check_at_least(0, warmup=FLAGS.warmup)
+  benchmark.check_flags(FLAGS)
   runs = {}
   for precision, jit in itertools.product(FLAGS.precisions, FLAGS.jit):
     extra = [f"precision.name={precision}", f"train.jit_compile={jit}"]
@@ -46,9 +40,7 @@ def _main():
   config = next(iter(runs.values())).config
   print(f"config {FLAGS.config} {' '.join(FLAGS.set)}, rule {config.train.rule}, "
         f"batch {config.train.batch_size}, {FLAGS.rounds} rounds x {FLAGS.steps} steps")
-  base = statistics.median(next(iter(rates.values())))
-  for name, values in rates.items():
-    print(f"{name:>32}: {benchmark.summary(values)}  x{statistics.median(values) / base:.2f}")
+  benchmark.print_rates(rates, next(iter(rates)))
 
 
 def main(argv):
