@@ -18,8 +18,8 @@ def build_run(config_path, overrides):
     raise UserError("--config: missing; give a YAML file, e.g. --config configs/mnist_dcgan.yaml")
   config = config_lib.load(config_path, overrides)
   plugin_loader.load_all(config.plugins)
-  from tfgan1 import train  # pylint: disable=g-import-not-at-top  (imports TF)
-  return train.make_run(config)
+  from tfgan1 import distribute, train  # pylint: disable=g-import-not-at-top  (imports TF)
+  return train.make_run(config, distribute.make(config))
 
 
 def time_steps(run, iterator, steps):
@@ -32,12 +32,10 @@ def time_steps(run, iterator, steps):
   return steps / (time.perf_counter() - start)
 
 
-def interleaved(runs, steps, rounds, warmup):
-  """{name: [steps/s per round]} for each run of `runs` ({name: train.Run}).
-
-  Every run first takes `warmup` untimed steps (tracing); then each round times
-  `steps` steps of every run in turn, so all see the same machine load.
-  """
+def interleave(runs, steps, rounds, warmup, between=None):
+  """{name: [steps/s per round]} for a dict of runs, cycling through them each
+  round so every run sees the same machine load. `between(name)` is called
+  after each timed round (e.g. to read peak memory)."""
   for run in runs.values():
     if warmup:
       time_steps(run, run.iterator, warmup)
@@ -45,7 +43,31 @@ def interleaved(runs, steps, rounds, warmup):
   for _ in range(rounds):
     for name, run in runs.items():
       rates[name].append(time_steps(run, run.iterator, steps))
+      if between is not None:
+        between(name)
   return rates
+
+
+def define_flags(flags, steps, rounds, warmup, what="variant"):
+  """The flags every benchmark tool takes: --config, --set, --steps, --rounds, --warmup."""
+  flags.DEFINE_string("config", None, "YAML run config.")
+  flags.DEFINE_multi_string("set", [], "Override a config key: a.b=value (repeatable).")
+  flags.DEFINE_integer("steps", steps, "Train steps per timed round.")
+  flags.DEFINE_integer("rounds", rounds, f"Timed rounds per {what}.")
+  flags.DEFINE_integer("warmup", warmup, f"Untimed steps per {what} first (tracing, caches).")
+
+
+def check_flags(flag_values):
+  check_at_least(1, steps=flag_values.steps, rounds=flag_values.rounds)
+  check_at_least(0, warmup=flag_values.warmup)
+
+
+def print_rates(rates, base):
+  """One line per variant: median, spread, and the median relative to `base`'s."""
+  reference = statistics.median(rates[base])
+  width = max(len(name) for name in rates)
+  for name, values in rates.items():
+    print(f"{name:>{width}}: {summary(values)}  x{statistics.median(values) / reference:.2f}")
 
 
 def summary(rates):

@@ -19,12 +19,8 @@ from tfgan1 import benchmark
 from tfgan1.errors import run_tool
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("config", None, "YAML run config.")
-flags.DEFINE_multi_string("set", [], "Override a config key: a.b=value (repeatable).")
+benchmark.define_flags(flags, steps=30, rounds=5, warmup=5)
 flags.DEFINE_list("rules", ["one_step", "simultaneous"], "Update rules to time.")
-flags.DEFINE_integer("steps", 30, "Train steps per timed round.")
-flags.DEFINE_integer("rounds", 5, "Timed rounds per variant.")
-flags.DEFINE_integer("warmup", 5, "Untimed steps per variant first (tracing).")
 
 BACKENDS = {
     "tf2": ["train.backend=tf2"],
@@ -34,12 +30,11 @@ BACKENDS = {
 
 
 def _main():
-  benchmark.check_at_least(1, steps=FLAGS.steps, rounds=FLAGS.rounds)
-  benchmark.check_at_least(0, warmup=FLAGS.warmup)
+  benchmark.check_flags(FLAGS)
   runs = {f"{rule} / {name}": benchmark.build_run(FLAGS.config,
                                                   FLAGS.set + [f"train.rule={rule}"] + extra)
           for rule in FLAGS.rules for name, extra in BACKENDS.items()}
-  rates = benchmark.interleaved(runs, FLAGS.steps, FLAGS.rounds, FLAGS.warmup)
+  rates = benchmark.interleave(runs, FLAGS.steps, FLAGS.rounds, FLAGS.warmup)
   config = next(iter(runs.values())).config
   print(f"config {FLAGS.config} {' '.join(FLAGS.set)}, batch {config.train.batch_size}, "
         f"{FLAGS.rounds} rounds x {FLAGS.steps} steps")

@@ -17,11 +17,7 @@ from tfgan1 import benchmark
 from tfgan1.errors import run_tool
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("config", None, "YAML run config.")
-flags.DEFINE_multi_string("set", [], "Override a config key: a.b=value (repeatable).")
-flags.DEFINE_integer("steps", 50, "Train steps per timed round.")
-flags.DEFINE_integer("rounds", 5, "Timed rounds per variant.")
-flags.DEFINE_integer("warmup", 5, "Untimed steps per variant first (tracing).")
+benchmark.define_flags(flags, steps=50, rounds=5, warmup=5)
 flags.DEFINE_integer("cpus", 2, "Logical CPU devices to split the CPU into when there is no GPU.")
 
 
@@ -36,14 +32,13 @@ def _mirrored_devices(tf):
 
 
 def _main():
-  benchmark.check_at_least(1, steps=FLAGS.steps, rounds=FLAGS.rounds)
-  benchmark.check_at_least(0, warmup=FLAGS.warmup)
+  benchmark.check_flags(FLAGS)
   benchmark.check_at_least(2, cpus=FLAGS.cpus)
   devices = _mirrored_devices(benchmark.tensorflow())
   mirrored = ["distribute.strategy=mirrored", f"distribute.devices=[{', '.join(devices)}]"]
   runs = {"one device": benchmark.build_run(FLAGS.config, FLAGS.set),
           "mirrored": benchmark.build_run(FLAGS.config, FLAGS.set + mirrored)}
-  rates = benchmark.interleaved(runs, FLAGS.steps, FLAGS.rounds, FLAGS.warmup)
+  rates = benchmark.interleave(runs, FLAGS.steps, FLAGS.rounds, FLAGS.warmup)
   config = runs["one device"].config
   replicas = runs["mirrored"].strategy.num_replicas_in_sync
   print(f"config {FLAGS.config} {' '.join(FLAGS.set)}, global batch "

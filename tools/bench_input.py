@@ -18,16 +18,11 @@ from tfgan1 import benchmark
 from tfgan1.errors import run_tool
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("config", None, "YAML run config.")
-flags.DEFINE_multi_string("set", [], "Override a config key: a.b=value (repeatable).")
-flags.DEFINE_integer("steps", 50, "Train steps per timed round.")
-flags.DEFINE_integer("rounds", 5, "Timed rounds per input (alternating).")
-flags.DEFINE_integer("warmup", 10, "Untimed steps per input first (tracing, caches).")
+benchmark.define_flags(flags, steps=50, rounds=5, warmup=10, what="input")
 
 
 def _main():
-  benchmark.check_at_least(1, steps=FLAGS.steps, rounds=FLAGS.rounds)
-  benchmark.check_at_least(0, warmup=FLAGS.warmup)
+  benchmark.check_flags(FLAGS)
   run = benchmark.build_run(FLAGS.config, FLAGS.set)
   tf = benchmark.tensorflow()
   batch = next(run.iterator)

@@ -9,8 +9,6 @@ see the same machine load. Variants: one_step (stateless form), one_step
 and G once. Prints median and min/max steps/s and each rate relative to the
 alternating rule.
 """
-import statistics
-
 from absl import app
 from absl import flags
 
@@ -18,11 +16,7 @@ from tfgan1 import benchmark
 from tfgan1.errors import run_tool
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("config", None, "YAML run config.")
-flags.DEFINE_multi_string("set", [], "Override a config key: a.b=value (repeatable).")
-flags.DEFINE_integer("steps", 30, "Train steps per timed round.")
-flags.DEFINE_integer("rounds", 5, "Timed rounds per variant.")
-flags.DEFINE_integer("warmup", 5, "Untimed steps per variant first (tracing).")
+benchmark.define_flags(flags, steps=30, rounds=5, warmup=5)
 
 VARIANTS = {
     "one_step/stateless": ["train.rule=one_step", "train.one_step_form=stateless"],
@@ -33,17 +27,14 @@ VARIANTS = {
 
 
 def _main():
-  benchmark.check_at_least(1, steps=FLAGS.steps, rounds=FLAGS.rounds)
-  benchmark.check_at_least(0, warmup=FLAGS.warmup)
+  benchmark.check_flags(FLAGS)
   runs = {name: benchmark.build_run(FLAGS.config, FLAGS.set + extra)
           for name, extra in VARIANTS.items()}
-  rates = benchmark.interleaved(runs, FLAGS.steps, FLAGS.rounds, FLAGS.warmup)
+  rates = benchmark.interleave(runs, FLAGS.steps, FLAGS.rounds, FLAGS.warmup)
   config = next(iter(runs.values())).config
   print(f"config {FLAGS.config} {' '.join(FLAGS.set)}, batch {config.train.batch_size}, "
         f"jit_compile {config.train.jit_compile}, {FLAGS.rounds} rounds x {FLAGS.steps} steps")
-  base = statistics.median(rates["alternating 1:1"])
-  for name, values in rates.items():
-    print(f"{name:>20}: {benchmark.summary(values)}  x{statistics.median(values) / base:.2f}")
+  benchmark.print_rates(rates, "alternating 1:1")
 
 
 def main(argv):
