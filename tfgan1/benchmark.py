@@ -54,6 +54,13 @@ def summary(rates):
           f"[{', '.join(f'{r:.2f}' for r in rates)}]")
 
 
+def print_rates(rates, base, width):
+  """One line per variant: its summary and its median over `base`'s median."""
+  reference = statistics.median(rates[base])
+  for name, values in rates.items():
+    print(f"{name:>{width}}: {summary(values)}  x{statistics.median(values) / reference:.2f}")
+
+
 def check_at_least(minimum, **values):
   """One-line errors for flags below `minimum`: `check_at_least(1, steps=...)`."""
   for name, value in values.items():

@@ -86,6 +86,8 @@ def make(config):
     raise UserError(f"distribute.strategy: {cfg.strategy!r} cannot start here: "
                     f"{describe(e)}") from None
   check_batch(config.train.batch_size, strategy.num_replicas_in_sync, cfg.strategy)
+  logging.info("distribute: %s over %d replicas (%s)", cfg.strategy,
+               strategy.num_replicas_in_sync, ", ".join(strategy.extended.worker_devices))
   if strategy.num_replicas_in_sync == 1:
     logging.warning("distribute.strategy %r has one replica here (%s): no faster than "
                     "default", cfg.strategy, ", ".join(strategy.extended.worker_devices))

@@ -9,8 +9,6 @@ see the same machine load. Variants: one_step (stateless form), one_step
 and G once. Prints median and min/max steps/s and each rate relative to the
 alternating rule.
 """
-import statistics
-
 from absl import app
 from absl import flags
 
@@ -41,9 +39,7 @@ def _main():
   config = next(iter(runs.values())).config
   print(f"config {FLAGS.config} {' '.join(FLAGS.set)}, batch {config.train.batch_size}, "
         f"jit_compile {config.train.jit_compile}, {FLAGS.rounds} rounds x {FLAGS.steps} steps")
-  base = statistics.median(rates["alternating 1:1"])
-  for name, values in rates.items():
-    print(f"{name:>20}: {benchmark.summary(values)}  x{statistics.median(values) / base:.2f}")
+  benchmark.print_rates(rates, "alternating 1:1", 20)
 
 
 def main(argv):
