@@ -132,7 +132,7 @@ def everything(config, strategy=None):
   data = dataset(config)
   with distribute.scope(strategy):
     built = Built(data, gan(config, data.spec), optimizers(config), noise_fn(config))
-  if config.distribute.sync_batch_norm:
+  if config.distribute.sync_batch_norm and strategy is not None:  # one device: no-op
     distribute.synchronize_batch_norm(built.gan)
   check_shapes(config, data.spec, built.gan,
                strategy.num_replicas_in_sync if strategy is not None else 1)
