@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from tfgan1 import config as config_lib
+from tfgan1 import restore
 from tfgan1.errors import UserError
 from tests.conftest import ROOT
 
@@ -97,11 +98,13 @@ def test_mirrored_matches_one_device_and_resumes_across(tiny, reference, tmp_pat
     shutil.copy(f, workdir / "checkpoints")
   (workdir / "checkpoints" / "checkpoint").write_text('model_checkpoint_path: "ckpt-1"\n')
   out = _run_two_cpus("--config", tiny, "--workdir", workdir, *MIRRORED)
-  assert "resuming from" in out.stderr and "CPU:1" in out.stderr
+  assert "resuming from" in out.stderr and "mirrored over 2 replicas" in out.stderr
   _assert_same(workdir, reference, 3)  # same data position and noise after the switch
   records = [json.loads(l) for l in (workdir / "metrics.jsonl").read_text().splitlines()]
   assert records[-1]["step"] == 3 and 0 <= records[-1]["modes"] <= 8
   assert (workdir / "samples" / "samples_00000003.png").stat().st_size > 0
+  config, _, generator = restore.load_sampler(str(workdir))  # as sample.py and export.py
+  assert restore.sample(config, generator, 10, 0).shape == (10, 2)
   _train_here(tiny, workdir, 4)
   _assert_same(workdir, reference, 4)
 

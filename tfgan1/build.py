@@ -219,9 +219,10 @@ def everything(config, strategy=None):
   data = dataset(config)
   with distribute.scope(strategy):
     built = Built(data, gan(config, data.spec), optimizers(config), noise_fn(config), prec)
-  if config.distribute.sync_batch_norm:
+  if config.distribute.sync_batch_norm and strategy is not None:  # one device: no-op
     distribute.synchronize_batch_norm(built.gan)
-  check_shapes(config, data.spec, built.gan)
+  check_shapes(config, data.spec, built.gan,
+               strategy.num_replicas_in_sync if strategy is not None else 1)
   return built
 
 
@@ -243,10 +244,11 @@ def check_noise_size(config):
                     f"allocated; this machine has {memory / 2**30:.3g} GiB")
 
 
-def check_shapes(config, spec, the_gan):
-  """One inference pass at the train batch size, so a network that does not fit
-  the data (or the batch size) fails here as one line, not mid-run."""
-  batch = config.train.batch_size
+def check_shapes(config, spec, the_gan, replicas=1):
+  """One inference pass at the train batch size (per replica), so a network that
+  does not fit the data (or the batch size) fails here as one line, not mid-run."""
+  batch = config.train.batch_size // replicas
+  what = "train.batch_size" + (f" / {replicas} replicas" if replicas > 1 else "")
   try:
     z = tf.zeros([batch, config.noise.dim])
     fake = the_gan.generator(z, training=False)
@@ -262,4 +264,4 @@ def check_shapes(config, spec, the_gan):
     the_gan.discriminator(fake, training=False)
   except Exception as e:  # pylint: disable=broad-except
     raise UserError(f"discriminator: {config.discriminator.name!r} fails on a batch of "
-                    f"{batch} samples (train.batch_size): {describe(e)}") from None
+                    f"{batch} samples ({what}): {describe(e)}") from None

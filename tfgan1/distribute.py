@@ -86,6 +86,11 @@ def make(config):
     raise UserError(f"distribute.strategy: {cfg.strategy!r} cannot start here: "
                     f"{describe(e)}") from None
   check_batch(config.train.batch_size, strategy.num_replicas_in_sync, cfg.strategy)
+  logging.info("distribute: %s over %d replicas (%s)", cfg.strategy,
+               strategy.num_replicas_in_sync, ", ".join(strategy.extended.worker_devices))
+  if strategy.num_replicas_in_sync == 1:
+    logging.warning("distribute.strategy %r has one replica here (%s): no faster than "
+                    "default", cfg.strategy, ", ".join(strategy.extended.worker_devices))
   return strategy
 
 
@@ -102,12 +107,9 @@ def scope(strategy):
 
 
 def is_chief(strategy):
-  """True in the process that writes the workdir (always, except multi_worker
-  workers other than worker 0)."""
-  if strategy is None or not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-    return True
-  task_type, task_id = strategy.cluster_resolver.task_type, strategy.cluster_resolver.task_id
-  return task_type in (None, "chief") or (task_type == "worker" and task_id == 0)
+  """True in the process that writes the workdir: always, except for multi_worker
+  workers other than the chief (worker 0 when TF_CONFIG names no `chief`)."""
+  return strategy is None or strategy.extended.should_checkpoint
 
 
 def split(strategy, values):

@@ -8,8 +8,6 @@ GPUs it runs over all local GPUs. Both runs take the same global
 `train.batch_size`, so the mirrored one gives each replica 1/N of it. Rounds of
 `--steps` steps alternate between the two runs so both see the same machine load.
 """
-import statistics
-
 from absl import app
 from absl import flags
 
@@ -44,9 +42,7 @@ def _main():
   print(f"config {FLAGS.config} {' '.join(FLAGS.set)}, global batch "
         f"{config.train.batch_size}, mirrored over {replicas} replicas "
         f"({', '.join(devices) or 'all GPUs'}), {FLAGS.rounds} rounds x {FLAGS.steps} steps")
-  base = statistics.median(rates["one device"])
-  for name, values in rates.items():
-    print(f"{name:>12}: {benchmark.summary(values)}  x{statistics.median(values) / base:.2f}")
+  benchmark.print_rates(rates, "one device")
 
 
 def main(argv):
