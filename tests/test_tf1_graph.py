@@ -235,3 +235,14 @@ def test_cli_run_and_tools(tmp_path):
   noise = build.noise_fn(config)(tf.random.Generator.from_seed(0), 50)
   served = tf.saved_model.load(export_dir).signatures["serving_default"](noise=noise)
   np.testing.assert_allclose(served["samples"].numpy(), samples, rtol=1e-5, atol=1e-6)
+
+
+def test_verify_compares_tf1_graph_gradients_with_tf2(plugins_loaded, tmp_path, capsys):
+  import json  # pylint: disable=import-outside-toplevel
+  from tfgan1 import tf1_verify  # pylint: disable=import-outside-toplevel
+  config = _ring(tmp_path, "train.backend=tf1_graph", "generator.norm=none",
+                 "penalties=[{name: r1, weight: 1.0}]")
+  assert tf1_verify.main(config) == 0
+  result = json.loads(capsys.readouterr().out)
+  assert len(result["pairs"]) == 6 and result["worst_relative"] < 1e-5
+  assert all(p["max_abs_diff"] < 1e-5 for p in result["pairs"].values())
