@@ -20,6 +20,8 @@ def _ring(tmp_path, *overrides):
   raw = {"generator": {"name": "mlp", "hidden": [16, 16], "norm": "batch_norm"},
          "discriminator": {"name": "mlp", "hidden": [16, 16]},
          "loss": "hinge", "data": "ring8", "noise": {"dim": 4},
+         # lazy (every 2): a tf.cond on the step inside the graph
+         "penalties": [{"name": "gradient_penalty", "weight": 1.0, "every": 2}],
          "optimizer": {"name": "sgd", "learning_rate": 0.05},
          "train": {"batch_size": 32}}
   return config_lib.from_dict(raw, overrides)
