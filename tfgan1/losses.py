@@ -91,7 +91,8 @@ def penalty_terms(gan, real, fake_sg, seed, step):
     if term.every == 1:
       value = compute()
     else:  # lazy regularisation (StyleGAN2): every k steps, weight scaled by k
-      value = tf.cond(step % term.every == 0, compute, lambda: tf.constant(0.0))
+      # tf.equal, not ==: in a TF1 graph `==` on tensors is object identity.
+      value = tf.cond(tf.equal(step % term.every, 0), compute, lambda: tf.constant(0.0))
     parts[f"penalty/{term.name}"] = value
     total += term.weight * term.every * value
   return total, parts
