@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from tests.conftest import ROOT
-from tfgan1 import EVALUATORS, UserError
+from tests.test_image_datasets import _user_error
+from tfgan1 import EVALUATORS
 from tfgan1 import config as config_lib
 from tfgan1 import stats
 from tfgan1 import yamlio
@@ -15,15 +16,6 @@ from tfgan1.spec import DataSpec
 def _config(*overrides, name="ring8.yaml"):
   raw = yamlio.load_file(str(ROOT / "configs" / name))
   return config_lib.from_dict(raw, overrides)
-
-
-def _user_error(fn, *fragments):
-  with pytest.raises(UserError) as info:
-    fn()
-  message = str(info.value)
-  assert "\n" not in message
-  for fragment in fragments:
-    assert fragment in message, message
 
 
 def test_old_eval_every_key_says_where_it_went():
