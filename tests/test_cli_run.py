@@ -214,6 +214,25 @@ def test_eval_tool(short_run):
     assert out[key] == pytest.approx(record[key], abs=1e-6), key
 
 
+def test_plot_eval_tool(short_run, tmp_path):
+  pytest.importorskip("matplotlib")
+  workdir, _ = short_run
+  out_file = tmp_path / "curve.png"
+  proc = subprocess.run([sys.executable, str(ROOT / "tools" / "plot_eval.py"), "--workdir",
+                         str(workdir), "--metrics", "modes,high_quality", "--out",
+                         str(out_file)], capture_output=True, text=True, check=False)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  import tensorflow as tf
+  picture = tf.io.decode_png(tf.io.read_file(str(out_file)))
+  assert picture.shape[0] > 100 and picture.shape[1] > 300
+  bad = subprocess.run([sys.executable, str(ROOT / "tools" / "plot_eval.py"), "--workdir",
+                        str(workdir), "--metrics", "fid", "--out", str(out_file)],
+                       capture_output=True, text=True, check=False)
+  assert bad.returncode == 2
+  assert bad.stderr.strip().splitlines()[-1].startswith(
+      "error: --metrics: fid not logged in"), bad.stderr[-2000:]
+
+
 def test_resume_continues_at_saved_step(short_run, tmp_path):
   workdir, _ = short_run
   copy = tmp_path / "copy"

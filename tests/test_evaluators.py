@@ -1,11 +1,13 @@
 """The evaluators plugin kind: config, defaults, the mnist and inception evaluators."""
+import json
 import logging
 
 import numpy as np
 import pytest
 
 from tests.conftest import ROOT
-from tfgan1 import EVALUATORS, UserError
+from tests.test_image_datasets import _user_error
+from tfgan1 import EVALUATORS
 from tfgan1 import config as config_lib
 from tfgan1 import stats
 from tfgan1 import yamlio
@@ -15,15 +17,6 @@ from tfgan1.spec import DataSpec
 def _config(*overrides, name="ring8.yaml"):
   raw = yamlio.load_file(str(ROOT / "configs" / name))
   return config_lib.from_dict(raw, overrides)
-
-
-def _user_error(fn, *fragments):
-  with pytest.raises(UserError) as info:
-    fn()
-  message = str(info.value)
-  assert "\n" not in message
-  for fragment in fragments:
-    assert fragment in message, message
 
 
 def test_old_eval_every_key_says_where_it_went():
@@ -189,3 +182,28 @@ def test_inception_without_weights_is_one_line_and_no_metrics(tmp_path, caplog):
     assert evaluator.evaluate(np.zeros((4, 8, 8, 1))) == {}
   lines = [r.getMessage() for r in caplog.records if "inception" in r.getMessage()]
   assert len(lines) == 1 and "\n" not in lines[0] and missing in lines[0]
+
+
+def test_best_checkpoint_survives_a_resume(tmp_path, caplog):
+  import tensorflow as tf
+  from tfgan1 import evaluation
+  value = tf.Variable(0.0)
+  checkpoint = tf.train.Checkpoint(value=value)
+  best = config_lib.BestConfig(metric="fd", mode="min")
+  keeper = evaluation.BestCheckpoint(checkpoint, str(tmp_path), best)
+  for step, fd in ((10, 3.0), (20, 2.0), (30, 5.0)):
+    value.assign(float(step))
+    keeper.update(step, {"fd": fd})
+  folder = tmp_path / "checkpoints" / "best"
+  assert sorted(p.name for p in folder.glob("*.index")) == ["ckpt-20.index"]
+  # A resumed run (a new keeper) compares against the stored best, not from scratch.
+  again = evaluation.BestCheckpoint(checkpoint, str(tmp_path), best)
+  assert not again.update(40, {"fd": 2.5})
+  with caplog.at_level(logging.WARNING):
+    assert not again.update(50, {"other": 1.0}) and not again.update(60, {})
+  assert sum("eval.best.metric 'fd'" in r.getMessage() for r in caplog.records) == 1
+  value.assign(-1.0)
+  checkpoint.restore(tf.train.latest_checkpoint(str(folder)))
+  assert float(value.numpy()) == 20.0
+  assert json.loads((folder / "best.json").read_text()) == {"step": 20, "metric": "fd",
+                                                            "value": 2.0}

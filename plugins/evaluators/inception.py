@@ -12,6 +12,8 @@ inception_v3_weights_tf_dim_ordering_tf_kernels.h5). When neither can be had,
 as offline without the file, the evaluator says so in one line and returns no
 metrics: the run goes on.
 """
+import contextlib
+import io
 import os
 
 from absl import logging
@@ -84,8 +86,9 @@ class InceptionScores:
     if self.weights != "imagenet" and not os.path.isfile(self.weights):
       why = f"weights file {self.weights!r} does not exist"
     else:
-      try:
-        self._network = inception_network(self.weights)
+      try:  # Keras prints "Downloading data from ..." even when that fails
+        with contextlib.redirect_stdout(io.StringIO()):
+          self._network = inception_network(self.weights)
       except Exception as e:  # pylint: disable=broad-except  (no network, bad file)
         why = f"InceptionV3 weights {self.weights!r} could not be loaded ({describe(e)})"
     if why:
