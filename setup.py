@@ -24,7 +24,8 @@ setuptools.setup(
         "numpy",
     ],
     extras_require={"test": ["pytest>=7"],
-                    "tfds": ["tensorflow-datasets"]},
+                    "tfds": ["tensorflow-datasets"],
+                    "profile": ["tensorboard-plugin-profile"]},
     entry_points={
         "tfgan1.plugins": [f"{p} = tfgan1.plugins.{p}" for p in _PLUGIN_PACKAGES],
         "console_scripts": ["tfgan1-run = tfgan1.run:entry"],

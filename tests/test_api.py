@@ -112,3 +112,11 @@ def test_train_from_a_fresh_interpreter(tmp_path):
   assert re.fullmatch(r"done: step 4 in \S+ \| loss_d=\S+ loss_g=\S+", lines[-1])
   assert "remapper failed" not in out.stderr and "E0000" not in out.stderr
   assert (tmp_path / "w" / "train.log").read_text().count("] step ") == 2
+
+
+@pytest.mark.parametrize("text", ["110,100", "100", "a,b", "-1,5", "1,2,3"])
+def test_bad_profile_steps(text):
+  from tfgan1 import dashboard
+  assert dashboard.parse_profile_steps("100,110") == (100, 110)
+  with pytest.raises(tfgan1.UserError, match=r"^--profile_steps: .* is not allowed; expected FIRST,LAST"):
+    dashboard.parse_profile_steps(text)
