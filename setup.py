@@ -30,7 +30,8 @@ setuptools.setup(
     extras_require={"test": ["pytest>=7"],
                     "tfds": ["tensorflow-datasets"],
                     "plot": ["matplotlib"],
-                    "gpu": ["tensorflow[and-cuda]>=2.21"]},
+                    "gpu": ["tensorflow[and-cuda]>=2.21"],
+                    "profile": ["tensorboard-plugin-profile"]},
     entry_points={
         "tfgan1.plugins": [f"{p} = tfgan1.plugins.{p}" for p in _PLUGIN_PACKAGES],
         "console_scripts": ["tfgan1-run = tfgan1.run:entry"],

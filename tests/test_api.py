@@ -41,17 +41,18 @@ def test_a_bad_dict_is_the_cli_error(tmp_path):
     tfgan1.load_config(3)
 
 
-def test_relative_paths_are_shown_resolved(tmp_path):
-  out = run_cli("--config", ROOT / "configs" / "mnist_dcgan.yaml", "--set",
-                "data.path=no/such/mnist", cwd=tmp_path)
-  line = out.stderr.strip()
-  assert out.returncode == 2 and "\n" not in line
-  assert f"data.path: 'no/such/mnist' (= '{tmp_path}/no/such/mnist' from the current " \
-         f"directory '{tmp_path}') does not exist" in line
-  out = run_cli("--config", ROOT / "configs" / "ring8.yaml", "--plugin", "mine.py",
-                "--verify", cwd=tmp_path)
-  assert out.returncode == 2
-  assert f"--plugin: plugin file 'mine.py' (= '{tmp_path}/mine.py'" in out.stderr
+def test_relative_paths_are_shown_resolved(plugins_loaded, tmp_path, monkeypatch):
+  from tfgan1 import build, plugin_loader
+  monkeypatch.chdir(tmp_path)
+  config = tfgan1.load_config({**RING, "data": {"name": "mnist", "path": "no/such/mnist"}})
+  with pytest.raises(tfgan1.UserError) as err:
+    build.dataset(config)
+  assert str(err.value).startswith(
+      f"data.path: 'no/such/mnist' (= '{tmp_path}/no/such/mnist' from the current "
+      f"directory '{tmp_path}') does not exist")
+  with pytest.raises(tfgan1.UserError, match=re.escape(
+      f"--plugin: plugin file 'mine.py' (= '{tmp_path}/mine.py' from the current")):
+    plugin_loader.load_user_plugin("mine.py", "--plugin")
 
 
 def test_help_lists_the_public_api():
@@ -112,3 +113,11 @@ def test_train_from_a_fresh_interpreter(tmp_path):
   assert re.fullmatch(r"done: step 4 in \S+ \| loss_d=\S+ loss_g=\S+", lines[-1])
   assert "remapper failed" not in out.stderr and "E0000" not in out.stderr
   assert (tmp_path / "w" / "train.log").read_text().count("] step ") == 2
+
+
+@pytest.mark.parametrize("text", ["110,100", "100", "a,b", "-1,5", "1,2,3"])
+def test_bad_profile_steps(text):
+  from tfgan1 import dashboard
+  assert dashboard.parse_profile_steps("100,110") == (100, 110)
+  with pytest.raises(tfgan1.UserError, match=r"^--profile_steps: .* is not allowed; expected FIRST,LAST"):
+    dashboard.parse_profile_steps(text)

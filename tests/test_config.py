@@ -62,7 +62,9 @@ GOOD = textwrap.dedent("""\
 # (extra CLI args, YAML text or None for GOOD, expected piece of the one-line error)
 BAD = [
     ([], None, "--config: missing"),
-    (["--config", "does/not/exist.yaml"], "", "--config: file 'does/not/exist.yaml' does not exist"),
+    (["--config", "does/not/exist.yaml"], "",
+     "--config: file 'does/not/exist.yaml' (= '{cwd}/does/not/exist.yaml' from the current "
+     "directory '{cwd}') does not exist"),
     ([], "train: [unclosed", "is not valid YAML"),
     ([], "- a\n- b\n", "must hold a mapping of keys, got a list"),
     ([], GOOD.replace("loss: {name: hinge}", "loss: {name: hinge, name: minimax}"),
@@ -110,6 +112,7 @@ def test_bad_input_is_one_line_exit_2(cli, tmp_path, args, text, expected):
   lines = [line for line in out.stderr.splitlines() if line.strip()]
   assert out.returncode == 2, out.stderr
   assert len(lines) == 1, out.stderr  # no traceback, no TensorFlow chatter
+  expected = expected.replace("{cwd}", str(tmp_path))  # relative paths are shown resolved
   assert lines[0].startswith("error: ") and expected in lines[0], lines[0]
   assert not workdir.exists()
 

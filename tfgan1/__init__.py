@@ -7,6 +7,8 @@ The public API:
   the YAML layout or a `Config`.
 - `load_config(config, overrides=())`: a checked `Config` from a path, a dict or
   a `Config`, with `a.b=value` overrides as `--set`.
+- `load_plugins(*extra)`: fills the registries with the built-in, entry-point
+  and `extra` plugins (runs do this by themselves).
 - `Config`: the frozen run config (`tfgan1.config`).
 - `tfgan1.keras.GAN`: a `keras.Model` whose `fit` trains a GAN with the same
   engine (`import tfgan1.keras`; imports TensorFlow).
@@ -16,7 +18,7 @@ The public API:
 
 `import tfgan1` imports no TensorFlow; a run, `tfgan1.keras` and the plugins do.
 """
-from tfgan1.api import load_config, train_and_evaluate
+from tfgan1.api import load_config, load_plugins, train_and_evaluate
 from tfgan1.config import Config
 from tfgan1.errors import UserError
 from tfgan1.registry import (ARCHITECTURES, DATASETS, EVALUATORS, LOSSES,
@@ -26,7 +28,7 @@ __version__ = "0.1.0"
 
 __all__ = ["ARCHITECTURES", "Config", "DATASETS", "EVALUATORS", "LOSSES", "PENALTIES", "PRECISIONS",
            "Registry", "UserError", "__version__", "keras", "load_config",
-           "train_and_evaluate"]
+           "load_plugins", "train_and_evaluate"]
 
 
 def __getattr__(name):

@@ -43,6 +43,15 @@ def load_config(config, overrides=()):
                   "file path, a dict in the YAML layout or a tfgan1 Config")
 
 
+def load_plugins(*plugins):
+  """Loads the built-in and entry-point plugins, then `plugins` (module paths or
+  `.py` files), so the registries (`tfgan1.DATASETS`, ...) hold them.
+
+  Runs load them by themselves; call this to use the registries directly.
+  """
+  plugin_loader.load_all((), plugins)
+
+
 def with_plugins(config, plugins=()):
   """Loads the built-in, entry-point, config and extra plugins; returns the config.
 

@@ -107,6 +107,7 @@ def banner(run, workdir, resumed_from, tf):
 
 
 def rounded(values):
+  """`k=v` pairs, floats to 4 significant digits."""
   return " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                   for k, v in values.items())
 

@@ -106,6 +106,7 @@ class Profiler:
                    self.first + 1, self.last, self.logdir)
 
   def stop(self):
+    """Ends the trace if one is running (also on Ctrl-C)."""
     if self.active:
       tf.profiler.experimental.stop()
       self.active = False

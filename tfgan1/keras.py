@@ -64,6 +64,14 @@ def _ema(generator, ema):
   return GeneratorEMA(generator, keras, cfg.decay, cfg.start)
 
 
+def _latent_dim(generator):
+  try:
+    return int(generator.input_shape[-1])
+  except (AttributeError, ValueError, TypeError):
+    raise UserError("GAN: cannot tell the generator's noise size from its input "
+                    "shape; build it with an Input of shape [latent_dim]") from None
+
+
 class GAN(keras.Model):
   """A generator and a discriminator trained by `fit` with a tfgan1 update rule.
 
@@ -102,10 +110,9 @@ class GAN(keras.Model):
     self.discriminator = discriminator
     self.train_config = _train_config(rule, one_step_form, lambda_, n_d, n_g)
     self.networks = Networks(generator, discriminator, _family(loss), _penalties(penalties))
-    latent_dim = int(generator.inputs[0].shape[-1]) if getattr(generator, "inputs", None) \
-        else int(generator.input_shape[-1])
     noise_cfg = config_schema.build(config_lib.NoiseConfig,
-                                    {"dim": latent_dim, "distribution": noise}, "noise")
+                                    {"dim": _latent_dim(generator), "distribution": noise},
+                                    "noise")
     self.noise_fn = build.noise_sampler(noise_cfg)
     self.noise_rng = tf.random.Generator.from_seed(seed)
     self._ema = _ema(generator, ema)

@@ -44,6 +44,11 @@ def _import_quietly():
     try:
       import tensorflow as tf  # pylint: disable=g-import-not-at-top
       import keras  # noqa: F401  pylint: disable=g-import-not-at-top,unused-import
+      # Listing the devices probes CUDA; without a usable driver TF logs an
+      # E-level "failed call to cuInit" and goes on with the CPU (the run's
+      # banner names the devices). Probing here keeps that line quiet too, and
+      # leaves the runtime unstarted, so logical devices can still be set up.
+      tf.config.list_physical_devices()
     except BaseException:
       os.dup2(saved, 2)
       sink.seek(0)
