@@ -51,7 +51,7 @@ class Trainer:
     self.ema = ema
     self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
     self.guard = loss_scale.StepGuard(train_cfg.on_nonfinite, train_cfg.max_skipped_steps,
-                                      scaling)
+                                      scaling, replicated=strategy is not None)
     gan.input_gradient_scale = self.guard.scale if self.guard.dynamic else None
     self.d_vars = list(gan.discriminator.trainable_variables)
     self.g_vars = list(gan.generator.trainable_variables)
@@ -111,7 +111,10 @@ class Trainer:
 
   def _finish(self, metrics, ok):
     self.step.assign_add(1)
-    if self.ema is not None:
+    if self.ema is not None and self.guard.replicated:
+      self.ema.update(self.step)  # no tf.cond here (see StepGuard); a skipped step
+      # left G's weights as they were, so the average only moves towards them
+    elif self.ema is not None:
       tf.cond(ok, lambda: loss_scale.run(lambda: self.ema.update(self.step)),
               lambda: tf.constant(False))
     metrics.update(self.guard.metrics())
@@ -136,8 +139,11 @@ class Trainer:
   def _forward_state(self):
     """Non-trainable state the forward pass moves (BatchNorm statistics), saved
     before it so that a skipped step can put it back."""
-    models = (self.gan.discriminator, self.gan.generator)
-    variables = [v for m in models for v in m.non_trainable_variables]
+    if self.guard.replicated:  # the update cannot be conditional: save all it writes
+      variables = self._state()
+    else:
+      models = (self.gan.discriminator, self.gan.generator)
+      variables = [v for m in models for v in m.non_trainable_variables]
     return variables, loss_scale.snapshot(variables)
 
   def _one_step(self, reals, zs, seed):

@@ -53,8 +53,14 @@ class StepGuard:
     loss_scale: None (no scaling) or {"initial_scale", "growth_interval"}.
   """
 
-  def __init__(self, on_nonfinite="stop", max_skipped_steps=0, loss_scale=None):
+  def __init__(self, on_nonfinite="stop", max_skipped_steps=0, loss_scale=None,
+               replicated=False):
     self.dynamic = loss_scale is not None
+    # Under a tf.distribute strategy the optimizer all-reduces its gradients
+    # (a merge_call), which TF forbids inside tf.cond. So there the update always
+    # runs and a bad step is undone afterwards, with every replica's verdict
+    # all-reduced first so that all of them keep or undo the same step.
+    self.replicated = replicated
     self.stop_at_first = on_nonfinite == "stop"
     self.max_skipped = max_skipped_steps
     settings = loss_scale or {}
@@ -102,7 +108,16 @@ class StepGuard:
     finite = tf.math.is_finite(values)
     first = tf.cast(tf.argmin(tf.cast(finite, tf.int32)), tf.int32)
     losses_ok = tf.reduce_all(finite | ~is_loss)
-    return tf.reduce_all(finite), losses_ok, first, values[first]
+    return self._agree(tf.reduce_all(finite)), self._agree(losses_ok), first, values[first]
+
+  def _agree(self, flag):
+    """`flag` and'ed over the replicas (itself on one device)."""
+    if not self.replicated:
+      return flag
+    context = tf.distribute.get_replica_context()  # ReduceOp has no MIN: count the bad
+    bad = context.all_reduce(tf.distribute.ReduceOp.SUM,
+                             tf.cast(tf.logical_not(flag), tf.float32))
+    return bad < 0.5
 
   def apply_if_finite(self, update, parts, step, forward_state=((), ())):
     """Runs `update()` only when every loss and gradient in `parts` is finite.
@@ -112,7 +127,11 @@ class StepGuard:
     step puts `forward_state` = (variables, their `snapshot`) back. Returns ok.
     """
     ok, losses_ok, first, value = self.verdict(parts)
-    tf.cond(ok, lambda: run(update), lambda: _put_back(*forward_state))
+    if self.replicated:  # `forward_state` then covers every variable the step writes
+      update()
+      self.restore_unless(ok, *forward_state)
+    else:
+      tf.cond(ok, lambda: run(update), lambda: _put_back(*forward_state))
     self.record(ok, losses_ok, first, value, step)
     return ok
 
@@ -120,9 +139,17 @@ class StepGuard:
     """For updates already applied (alternating): puts `saved` back into
     `variables` unless every loss and gradient in `parts` was finite. Returns ok."""
     ok, losses_ok, first, value = self.verdict(parts)
-    restore_unless(ok, variables, saved)
+    self.restore_unless(ok, variables, saved)
     self.record(ok, losses_ok, first, value, step)
     return ok
+
+  def restore_unless(self, ok, variables, saved):
+    """Puts `saved` back into `variables` when `ok` is false (a skipped step)."""
+    if self.replicated:  # no tf.cond around replicated writes (see __init__)
+      for v, value in zip(variables, saved):
+        v.assign(tf.where(ok, tf.convert_to_tensor(v), value))
+    else:
+      tf.cond(ok, lambda: tf.constant(True), lambda: _put_back(variables, saved))
 
   def record(self, ok, losses_ok, first, value, step):
     """Counts a skipped step, moves the scale, remembers why the run should stop."""
@@ -188,11 +215,6 @@ def _put_back(variables, saved):
   for v, value in zip(variables, saved):
     v.assign(value)
   return tf.constant(False)
-
-
-def restore_unless(ok, variables, saved):
-  """Puts `saved` back into `variables` when `ok` is false (a skipped step)."""
-  tf.cond(ok, lambda: tf.constant(True), lambda: _put_back(variables, saved))
 
 
 def scaled_input_gradients(fn, x, scale):
