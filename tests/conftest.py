@@ -1,14 +1,19 @@
 """Shared fixtures: the repo root, a CLI runner, and quiet TensorFlow."""
+import logging
 import os
 import pathlib
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+# Tests never read the user's cache (a trained MNIST classifier there would change
+# what a run evaluates); subprocesses inherit this.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="tfgan1-test-cache-")
 
 
 def run_cli(*args, cwd=None, timeout=300, env=None):
@@ -66,3 +71,29 @@ def finished_run(tmp_path_factory, plugins_loaded):
   workdir = tmp_path_factory.mktemp("finished") / "run"
   train_tiny(workdir)
   return workdir
+
+
+class _WhileNotPropagating(logging.Handler):
+  """Hands absl's records to `target` while the absl logger does not propagate.
+
+  A run prints plain lines through its own handler and stops absl's logger from
+  propagating meanwhile (tfgan1.console.plain_console), so pytest's caplog, which
+  listens at the root logger, would miss every line a run logs.
+  """
+
+  def __init__(self, target):
+    super().__init__()
+    self.target = target
+
+  def emit(self, record):
+    if not logging.getLogger("absl").propagate:
+      self.target.handle(record)
+
+
+@pytest.fixture
+def caplog(caplog):  # pylint: disable=redefined-outer-name
+  """pytest's caplog, also seeing the lines a run logs (see _WhileNotPropagating)."""
+  forward = _WhileNotPropagating(caplog.handler)
+  logging.getLogger("absl").addHandler(forward)
+  yield caplog
+  logging.getLogger("absl").removeHandler(forward)

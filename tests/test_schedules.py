@@ -100,10 +100,10 @@ def test_rates_reach_tensorboard_and_resume_continues(plugins_loaded, tmp_path):
   # Step k (1-based, as logged) trains at optimizer iteration k - 1.
   want_d = [1e-3 * (1 - i / 5) for i in range(6)]
   want_g = [1e-3, 1e-3, 1e-3, 1e-3, 1e-4, 1e-4]  # boundaries count after warmup
-  assert [s for s, _ in scalars["train/lr_d"]] == list(range(1, 7))
-  np.testing.assert_allclose([v for _, v in scalars["train/lr_d"]], want_d, rtol=1e-6)
-  np.testing.assert_allclose([v for _, v in scalars["train/lr_g"]], want_g, rtol=1e-6)
-  assert "train/lr" not in scalars
+  assert [s for s, _ in scalars["lr/d"]] == list(range(1, 7))
+  np.testing.assert_allclose([v for _, v in scalars["lr/d"]], want_d, rtol=1e-6)
+  np.testing.assert_allclose([v for _, v in scalars["lr/g"]], want_g, rtol=1e-6)
+  assert "lr/shared" not in scalars
 
 
 def test_shared_optimizer_reports_lr(plugins_loaded):

@@ -219,7 +219,7 @@ def test_cli_run_and_tools(tmp_path):
   assert "step 40/40 |" in out.stderr
   scalars, images = _read_events(workdir)
   assert TRAIN_TAGS <= set(scalars) and "samples" in images
-  assert [s for s, _ in scalars["train/loss_d"]] == [20, 40]
+  assert [s for s, _ in scalars["loss/d"]] == [20, 40]
   assert {"eval/modes", "eval/high_quality", "eval/reverse_kl"} <= set(scalars)
   assert (workdir / "samples" / "samples_00000030.png").is_file()
   assert config_lib.load(str(workdir / "config.yaml")).train.backend == "tf1_graph"

@@ -22,7 +22,7 @@ def hparams(config):
   values = {
       "rule": train.rule, "one_step_form": train.one_step_form,
       "loss": config.loss.name, "lambda": train.lambda_,
-      "lr_d": d_opt.learning_rate, "lr_g": g_opt.learning_rate,
+      "lr_d": _hparam(d_opt.learning_rate), "lr_g": _hparam(g_opt.learning_rate),
       "optimizer": d_opt.name, "batch_size": train.batch_size,
       "penalties": ",".join(f"{p.name}:{p.weight:g}" for p in config.penalties) or "none",
       "seed": config.seed, "steps": train.steps,
@@ -33,6 +33,13 @@ def hparams(config):
   if precision is not None:
     values["precision"] = getattr(precision, "name", str(precision))
   return values
+
+
+def _hparam(value):
+  """A number as it is; a learning-rate schedule (a mapping) as one short string."""
+  if isinstance(value, (int, float, str, bool)):
+    return value
+  return ", ".join(f"{k}={v}" for k, v in dict(value).items())
 
 
 def _chart(title, regex):
