@@ -50,9 +50,9 @@ def _step(run):
   return {k: float(v) for k, v in metrics.items()}
 
 
-@pytest.mark.parametrize("rule", ["one_step", "alternating"])
-def test_stop_names_the_first_bad_step_and_changes_nothing(plugins_loaded, rule):
-  run = _run([f"train.rule={rule}"])
+@pytest.mark.parametrize("rule,jit", [("one_step", "false"), ("alternating", "true")])
+def test_stop_names_the_first_bad_step_and_changes_nothing(plugins_loaded, rule, jit):
+  run = _run([f"train.rule={rule}", f"train.jit_compile={jit}"])
   _step(run)
   _step(run)
   run.trainer.guard.check()  # good steps: nothing to report
