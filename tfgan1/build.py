@@ -8,6 +8,8 @@ import dataclasses
 import inspect
 from typing import Any
 
+import numpy as np
+
 from tfgan1 import augment
 from tfgan1 import config as config_lib
 from tfgan1 import registry
@@ -108,12 +110,30 @@ def optimizers(config):
   return {"d": optimizer(d_spec, "d_optimizer"), "g": optimizer(g_spec, "g_optimizer")}
 
 
-def noise_fn(config):
-  """rng, n -> a [n, dim] float32 noise batch from a tf.random.Generator."""
+def noise_fn(config, data=None):
+  """rng, n -> a [n, dim] float32 noise batch from a tf.random.Generator.
+
+  For labelled data (`spec.num_classes`), (noise, int32 labels) instead: the
+  same RNG draws the fake labels from the data's class distribution (its
+  `class_probs`, else uniform), so a resumed run draws the same labels.
+  """
   dim = config.noise.dim
   if config.noise.distribution == "uniform":
-    return lambda rng, n: rng.uniform([n, dim], -1.0, 1.0)
-  return lambda rng, n: rng.normal([n, dim])
+    draw = lambda rng, n: rng.uniform([n, dim], -1.0, 1.0)
+  else:
+    draw = lambda rng, n: rng.normal([n, dim])
+  classes = data.spec.num_classes if data is not None else None
+  if not classes:
+    return draw
+  probs = getattr(data, "class_probs", None)
+  cdf = tf.constant(np.cumsum(probs if probs is not None else np.ones(classes) / classes),
+                    tf.float32)
+
+  def with_labels(rng, n):
+    z = draw(rng, n)
+    labels = tf.searchsorted(cdf, rng.uniform([n]), side="right")
+    return z, tf.minimum(tf.cast(labels, tf.int32), classes - 1)
+  return with_labels
 
 
 @dataclasses.dataclass
@@ -132,7 +152,7 @@ def everything(config):
   """
   keras.utils.set_random_seed(config.seed)
   data = dataset(config)
-  built = Built(data, gan(config, data.spec), optimizers(config), noise_fn(config))
+  built = Built(data, gan(config, data.spec), optimizers(config), noise_fn(config, data))
   check_shapes(config, data.spec, built.gan)
   return built
 
@@ -142,8 +162,10 @@ def check_shapes(config, spec, the_gan):
   the data (or the batch size) fails here as one line, not mid-run."""
   batch = config.train.batch_size
   z = tf.zeros([batch, config.noise.dim])
+  labels = tf.zeros([batch], tf.int32) if spec.num_classes else None
+  with_labels = (lambda x: x) if labels is None else (lambda x: [x, labels])
   try:
-    fake = the_gan.generator(z, training=False)
+    fake = the_gan.generator(with_labels(z), training=False)
   except Exception as e:  # pylint: disable=broad-except  (any plugin failure)
     raise UserError(f"generator: {config.generator.name!r} fails on noise of shape "
                     f"{[batch, config.noise.dim]}: {describe(e)}") from None
@@ -151,7 +173,7 @@ def check_shapes(config, spec, the_gan):
     raise UserError(f"generator: {config.generator.name!r} makes samples of shape "
                     f"{tuple(fake.shape[1:])}; data {config.data.name!r} has {tuple(spec.shape)}")
   try:
-    the_gan.discriminator(fake, training=False)
+    the_gan.discriminator(with_labels(fake), training=False)
   except Exception as e:  # pylint: disable=broad-except
     raise UserError(f"discriminator: {config.discriminator.name!r} fails on a batch of "
                     f"{batch} samples (train.batch_size): {describe(e)}") from None

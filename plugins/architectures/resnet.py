@@ -16,6 +16,7 @@ the forward pass assigns nothing (one-step compatible); the power-iteration vect
 moves once per D update.
 """
 from tfgan1 import ARCHITECTURES
+from tfgan1.plugins.architectures import conditional as cond
 from tfgan1.plugins.architectures.dcgan import image_shape, maybe_spectral, positive_int
 
 _RESOLUTIONS = (32,)
@@ -32,11 +33,18 @@ def _conv(keras, channels, size, spectral, residual):
   return maybe_spectral(keras, conv, spectral)
 
 
-def _g_block(keras, x, channels):
-  h = keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
+def _bn_relu(keras, x, onehot):
+  """BN + ReLU; class-conditional BN (SNGAN's conditional G) with labels."""
+  if onehot is None:
+    return keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
+  return keras.layers.ReLU()(cond.conditional_batch_norm(keras, x, onehot))
+
+
+def _g_block(keras, x, channels, onehot=None):
+  h = _bn_relu(keras, x, onehot)
   h = keras.layers.UpSampling2D(2)(h)
   h = _conv(keras, channels, 3, False, True)(h)
-  h = keras.layers.ReLU()(keras.layers.BatchNormalization()(h))
+  h = _bn_relu(keras, h, onehot)
   h = _conv(keras, channels, 3, False, True)(h)
   shortcut = _conv(keras, channels, 1, False, False)(keras.layers.UpSampling2D(2)(x))
   return keras.layers.Add()([h, shortcut])
@@ -70,23 +78,31 @@ class ResNet:
   """SNGAN's CIFAR-10 ResNet: G with `channels` (256) and D with `channels` (128)."""
 
   @staticmethod
-  def generator(keras, spec, latent_dim, channels=256):
+  def generator(keras, spec, latent_dim, channels=256, conditional=False):
+    """`conditional`: inputs [noise, labels], class-conditional BatchNorm."""
     _, out_channels = image_shape("generator", "resnet", spec, _RESOLUTIONS)
     positive_int("generator.channels", channels)
+    classes = cond.check_classes("generator", spec, conditional)
     z = keras.Input((latent_dim,))
+    inputs, onehot = z, None
+    if classes:
+      inputs = [z, cond.label_input(keras)]
+      onehot = cond.one_hot(keras, inputs[1], classes)
     x = keras.layers.Dense(4 * 4 * channels)(z)
     x = keras.layers.Reshape((4, 4, channels))(x)
     for _ in range(3):
-      x = _g_block(keras, x, channels)
-    x = keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
+      x = _g_block(keras, x, channels, onehot)
+    x = _bn_relu(keras, x, onehot)
     x = _conv(keras, out_channels, 3, False, False)(x)
     out = keras.layers.Activation("tanh", dtype="float32")(x)
-    return keras.Model(z, out, name="resnet_generator")
+    return keras.Model(inputs, out, name="resnet_generator")
 
   @staticmethod
-  def discriminator(keras, spec, channels=128):
+  def discriminator(keras, spec, channels=128, conditional=False):
+    """`conditional`: inputs [images, labels], a projection head (SNGAN cGAN)."""
     image_shape("discriminator", "resnet", spec, _RESOLUTIONS)
     positive_int("discriminator.channels", channels)
+    classes = cond.check_classes("discriminator", spec, conditional)
     inputs = keras.Input(spec.shape)
     x = _d_first_block(keras, inputs, channels)             # 32 -> 16
     x = _d_block(keras, x, channels, downsample=True)       # 16 -> 8
@@ -97,7 +113,12 @@ class ResNet:
     # and the factor matters because the Dense after it is spectrally normalized.
     area = x.shape[1] * x.shape[2]
     x = keras.layers.GlobalAveragePooling2D()(x)
-    x = keras.layers.Rescaling(float(area))(x)
-    x = maybe_spectral(keras, keras.layers.Dense(1), True)(x)
+    h = keras.layers.Rescaling(float(area))(x)
+    x = maybe_spectral(keras, keras.layers.Dense(1), True)(h)
+    if classes:
+      labels = cond.label_input(keras)
+      x = cond.projection_logits(keras, h, x, cond.one_hot(keras, labels, classes),
+                                 lambda layer: maybe_spectral(keras, layer, True))
+      inputs = [inputs, labels]
     logits = keras.layers.Activation("linear", dtype="float32")(x)
     return keras.Model(inputs, logits, name="resnet_discriminator")
