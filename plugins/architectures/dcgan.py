@@ -6,8 +6,12 @@ ends in a Dense logit. Widths follow the paper's 64x64 model: with
 `base_channels` b, G starts at b * 2^(n-1) channels and halves at every
 up-sampling, D starts at b and doubles (n = number of stride-2 layers).
 
-The helpers here (`image_shape`, `positive_int`, `leaky_relu`, `maybe_spectral`)
-are shared with `resnet.py`.
+`conditional: true` (labelled data): G takes [noise, labels] and uses
+class-conditional BatchNorm, D takes [images, labels] and ends in a projection
+head (see conditional.py).
+
+The helpers here (`image_shape`, `positive_int`, `leaky_relu`, `maybe_spectral`,
+`logit_model`) are shared with `resnet.py`.
 """
 from tfgan1 import ARCHITECTURES, UserError
 from tfgan1.plugins.architectures import conditional as cond
@@ -47,6 +51,19 @@ def leaky_relu(keras, slope=0.2):
 def maybe_spectral(keras, layer, spectral):
   """Wraps `layer` in `SpectralNorm` (pure forward; `u` moves after D updates)."""
   return spectral_norm_wrapper(keras)(layer) if spectral else layer
+
+
+def logit_model(keras, inputs, h, classes, spectral, name):
+  """D's model: a Dense logit on features h, plus the projection head when
+  `classes` (then the model also takes the labels)."""
+  x = maybe_spectral(keras, keras.layers.Dense(1), spectral)(h)
+  if classes:
+    labels = cond.label_input(keras)
+    x = cond.projection_logits(keras, h, x, cond.one_hot(keras, labels, classes),
+                               lambda layer: maybe_spectral(keras, layer, spectral))
+    inputs = [inputs, labels]
+  logits = keras.layers.Activation("linear", dtype="float32")(x)
+  return keras.Model(inputs, logits, name=name)
 
 
 def _num_strided(resolution):
@@ -113,11 +130,4 @@ class DCGAN:
       x = leaky_relu(keras)(x)
       width *= 2
     h = keras.layers.Flatten()(x)
-    x = maybe_spectral(keras, keras.layers.Dense(1), spectral)(h)
-    if classes:
-      labels = cond.label_input(keras)
-      x = cond.projection_logits(keras, h, x, cond.one_hot(keras, labels, classes),
-                                 lambda layer: maybe_spectral(keras, layer, spectral))
-      inputs = [inputs, labels]
-    logits = keras.layers.Activation("linear", dtype="float32")(x)
-    return keras.Model(inputs, logits, name="dcgan_discriminator")
+    return logit_model(keras, inputs, h, classes, spectral, "dcgan_discriminator")

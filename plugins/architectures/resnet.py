@@ -17,7 +17,8 @@ moves once per D update.
 """
 from tfgan1 import ARCHITECTURES
 from tfgan1.plugins.architectures import conditional as cond
-from tfgan1.plugins.architectures.dcgan import image_shape, maybe_spectral, positive_int
+from tfgan1.plugins.architectures.dcgan import (image_shape, logit_model, maybe_spectral,
+                                                positive_int)
 
 _RESOLUTIONS = (32,)
 
@@ -114,11 +115,4 @@ class ResNet:
     area = x.shape[1] * x.shape[2]
     x = keras.layers.GlobalAveragePooling2D()(x)
     h = keras.layers.Rescaling(float(area))(x)
-    x = maybe_spectral(keras, keras.layers.Dense(1), True)(h)
-    if classes:
-      labels = cond.label_input(keras)
-      x = cond.projection_logits(keras, h, x, cond.one_hot(keras, labels, classes),
-                                 lambda layer: maybe_spectral(keras, layer, True))
-      inputs = [inputs, labels]
-    logits = keras.layers.Activation("linear", dtype="float32")(x)
-    return keras.Model(inputs, logits, name="resnet_discriminator")
+    return logit_model(keras, inputs, h, classes, True, "resnet_discriminator")
