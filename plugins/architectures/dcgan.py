@@ -53,13 +53,20 @@ def maybe_spectral(keras, layer, spectral):
   return spectral_norm_wrapper(keras)(layer) if spectral else layer
 
 
-def logit_model(keras, inputs, h, classes, spectral, name):
-  """D's model: a Dense logit on features h, plus the projection head when
-  `classes` (then the model also takes the labels)."""
+def sum_pool(keras, x):
+  """Global sum pooling as mean * area: both Keras versions have these layers."""
+  area = x.shape[1] * x.shape[2]
+  return keras.layers.Rescaling(float(area))(keras.layers.GlobalAveragePooling2D()(x))
+
+
+def logit_model(keras, inputs, h, classes, spectral, name, pooled=None):
+  """D's model: a Dense logit on features h, plus the projection head on
+  `pooled` features (default h) when `classes` (the model then takes labels)."""
   x = maybe_spectral(keras, keras.layers.Dense(1), spectral)(h)
   if classes:
     labels = cond.label_input(keras)
-    x = cond.projection_logits(keras, h, x, cond.one_hot(keras, labels, classes),
+    pooled = h if pooled is None else pooled
+    x = cond.projection_logits(keras, pooled, x, cond.one_hot(keras, labels, classes),
                                lambda layer: maybe_spectral(keras, layer, spectral))
     inputs = [inputs, labels]
   logits = keras.layers.Activation("linear", dtype="float32")(x)
@@ -130,4 +137,8 @@ class DCGAN:
       x = leaky_relu(keras)(x)
       width *= 2
     h = keras.layers.Flatten()(x)
-    return logit_model(keras, inputs, h, classes, spectral, "dcgan_discriminator")
+    # The projection reads sum-pooled features, as SNGAN's phi(x): a per-class
+    # vector as wide as the last conv, not as the flattened map (a first run
+    # projecting the flattened 7x7x128 map let D overpower G).
+    pooled = sum_pool(keras, x) if classes else None
+    return logit_model(keras, inputs, h, classes, spectral, "dcgan_discriminator", pooled)

@@ -18,7 +18,7 @@ moves once per D update.
 from tfgan1 import ARCHITECTURES
 from tfgan1.plugins.architectures import conditional as cond
 from tfgan1.plugins.architectures.dcgan import (image_shape, logit_model, maybe_spectral,
-                                                positive_int)
+                                                positive_int, sum_pool)
 
 _RESOLUTIONS = (32,)
 
@@ -110,9 +110,7 @@ class ResNet:
     x = _d_block(keras, x, channels, downsample=False)
     x = _d_block(keras, x, channels, downsample=False)
     x = keras.layers.ReLU()(x)
-    # Global sum pooling as mean * area: both Keras versions have these layers,
-    # and the factor matters because the Dense after it is spectrally normalized.
-    area = x.shape[1] * x.shape[2]
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    h = keras.layers.Rescaling(float(area))(x)
+    # Global sum pooling: the factor matters, since the Dense after it is
+    # spectrally normalized.
+    h = sum_pool(keras, x)
     return logit_model(keras, inputs, h, classes, True, "resnet_discriminator")
