@@ -9,6 +9,8 @@ import inspect
 import os
 from typing import Any
 
+import numpy as np
+
 from tfgan1 import augment
 from tfgan1 import config as config_lib
 from tfgan1 import distribute
@@ -182,17 +184,34 @@ def optimizers(config):
   return {"d": optimizer(d_spec, "d_optimizer"), "g": optimizer(g_spec, "g_optimizer")}
 
 
-def noise_fn(config):
-  """rng, n -> a [n, dim] float32 noise batch from a tf.random.Generator."""
-  return noise_sampler(config.noise)
-
-
 def noise_sampler(noise):
   """The noise function of a `NoiseConfig` (`dim`, `distribution`)."""
   dim = noise.dim
   if noise.distribution == "uniform":
     return lambda rng, n: rng.uniform([n, dim], -1.0, 1.0)
   return lambda rng, n: rng.normal([n, dim])
+
+
+def noise_fn(config, data=None):
+  """rng, n -> a [n, dim] float32 noise batch from a tf.random.Generator.
+
+  For labelled data (`spec.num_classes`), (noise, int32 labels) instead: the
+  same RNG draws the fake labels from the data's class distribution (its
+  `class_probs`, else uniform), so a resumed run draws the same labels.
+  """
+  draw = noise_sampler(config.noise)
+  classes = data.spec.num_classes if data is not None else None
+  if not classes:
+    return draw
+  probs = getattr(data, "class_probs", None)
+  cdf = tf.constant(np.cumsum(probs if probs is not None else np.ones(classes) / classes),
+                    tf.float32)
+
+  def with_labels(rng, n):
+    z = draw(rng, n)
+    labels = tf.searchsorted(cdf, rng.uniform([n]), side="right")
+    return z, tf.minimum(tf.cast(labels, tf.int32), classes - 1)
+  return with_labels
 
 
 @dataclasses.dataclass
@@ -218,7 +237,7 @@ def everything(config, strategy=None):
   keras.mixed_precision.set_dtype_policy(prec.policy)
   data = dataset(config)
   with distribute.scope(strategy):
-    built = Built(data, gan(config, data.spec), optimizers(config), noise_fn(config), prec)
+    built = Built(data, gan(config, data.spec), optimizers(config), noise_fn(config, data), prec)
   if config.distribute.sync_batch_norm and strategy is not None:  # one device: no-op
     distribute.synchronize_batch_norm(built.gan)
   check_shapes(config, data.spec, built.gan,
@@ -249,9 +268,11 @@ def check_shapes(config, spec, the_gan, replicas=1):
   does not fit the data (or the batch size) fails here as one line, not mid-run."""
   batch = config.train.batch_size // replicas
   what = "train.batch_size" + (f" / {replicas} replicas" if replicas > 1 else "")
+  labels = tf.zeros([batch], tf.int32) if spec.num_classes else None
+  with_labels = (lambda x: x) if labels is None else (lambda x: [x, labels])
   try:
     z = tf.zeros([batch, config.noise.dim])
-    fake = the_gan.generator(z, training=False)
+    fake = the_gan.generator(with_labels(z), training=False)
   except _ALLOCATION_ERRORS as e:
     raise _too_big("generator", config.generator.name, e) from None
   except Exception as e:  # pylint: disable=broad-except  (any plugin failure)
@@ -261,7 +282,7 @@ def check_shapes(config, spec, the_gan, replicas=1):
     raise UserError(f"generator: {config.generator.name!r} makes samples of shape "
                     f"{tuple(fake.shape[1:])}; data {config.data.name!r} has {tuple(spec.shape)}")
   try:
-    the_gan.discriminator(fake, training=False)
+    the_gan.discriminator(with_labels(fake), training=False)
   except Exception as e:  # pylint: disable=broad-except
     raise UserError(f"discriminator: {config.discriminator.name!r} fails on a batch of "
                     f"{batch} samples ({what}): {describe(e)}") from None

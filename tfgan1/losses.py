@@ -15,6 +15,7 @@ Under a mixed-precision policy D's logits are cast to float32 here, so every
 loss, penalty, metric and the one-step bracket is computed in float32.
 """
 import dataclasses
+import functools
 from typing import Any, List
 
 from tfgan1 import loss_scale
@@ -42,14 +43,21 @@ class GAN:
   # The loss scale (a float16 run): penalties' input gradients use it too.
   input_gradient_scale: Any = None
 
-  def d_call(self, x):
-    return tf.cast(self.discriminator(x, training=True), tf.float32)
+  def d_call(self, x, labels=None):
+    logits = self.discriminator(x if labels is None else [x, labels], training=True)
+    return tf.cast(logits, tf.float32)
 
-  def penalty_d_call(self, x):
+  def penalty_d_call(self, x, labels=None):
     """D for a penalty that differentiates D with respect to its input."""
     if self.input_gradient_scale is None:
-      return self.d_call(x)
-    return loss_scale.scaled_input_gradients(self.d_call, x, self.input_gradient_scale)
+      return self.d_call(x, labels)
+    return loss_scale.scaled_input_gradients(
+        functools.partial(self.d_call, labels=labels), x, self.input_gradient_scale)
+
+  def g_call(self, z):
+    """(G's samples, their labels or None) for noise z, or z = (noise, labels)."""
+    noise, labels = split_labels(z)
+    return self.generator(noise if labels is None else [noise, labels], training=True), labels
 
   def augment_pair(self, real, fake, seed):
     """DiffAugment: one draw for the real batch and one for the fake batch.
@@ -67,7 +75,14 @@ class GAN:
 _AUG_REAL, _AUG_FAKE = 1_000_001, 1_000_002  # apart from the penalties' fold-ins
 
 
-def frozen_discriminator_call(discriminator, x):
+def split_labels(batch):
+  """A batch is a tensor, or (tensor, int labels) in a class-conditional run."""
+  if isinstance(batch, (tuple, list)):
+    return batch[0], batch[1]
+  return batch, None
+
+
+def frozen_discriminator_call(discriminator, x, labels=None):
   """D(x) with stop-gradient weights: gradients reach x only.
 
   Keras 3 `stateless_call` takes the weights as inputs, so D's backward pass
@@ -76,18 +91,23 @@ def frozen_discriminator_call(discriminator, x):
   """
   trainable = [tf.stop_gradient(v) for v in discriminator.trainable_variables]
   non_trainable = [tf.convert_to_tensor(v) for v in discriminator.non_trainable_variables]
-  logits, _ = discriminator.stateless_call(trainable, non_trainable, x, training=True)
+  inputs = x if labels is None else [x, labels]
+  logits, _ = discriminator.stateless_call(trainable, non_trainable, inputs, training=True)
   return tf.cast(logits, tf.float32)
 
 
-def penalty_terms(gan, real, fake_sg, seed, step):
-  """Sum of weighted penalties (only D moves: `fake_sg` is stop-gradient)."""
+def penalty_terms(gan, real, fake_sg, seed, step, labels=None):
+  """Sum of weighted penalties (only D moves: `fake_sg` is stop-gradient).
+
+  A conditional D reads the real batch's `labels` for every penalty input.
+  """
+  d_call = functools.partial(gan.penalty_d_call, labels=labels)
   total = tf.constant(0.0, tf.float32)
   parts = {}
   for i, term in enumerate(gan.penalties):
     term_seed = tf.random.experimental.stateless_fold_in(seed, i)
     compute = lambda t=term, s=term_seed: tf.cast(
-        t.fn(gan.penalty_d_call, real, fake_sg, s), tf.float32)
+        t.fn(d_call, real, fake_sg, s), tf.float32)
     if term.every == 1:
       value = compute()
     else:  # lazy regularisation (StyleGAN2): every k steps, weight scaled by k
@@ -104,18 +124,19 @@ def _mean(logits):
 
 def one_step_objective(gan, real, z, seed, step, lam, form):
   """Returns (the one loss to differentiate, a dict of scalar metrics)."""
-  fake = gan.generator(z, training=True)
+  real, real_y = split_labels(real)
+  fake, fake_y = gan.g_call(z)
   real, fake = gan.augment_pair(real, fake, seed)
   fake_sg = tf.stop_gradient(fake)
-  real_logits = gan.d_call(real)
-  fake_sg_logits = gan.d_call(fake_sg)
+  real_logits = gan.d_call(real, real_y)
+  fake_sg_logits = gan.d_call(fake_sg, fake_y)
   loss_d = gan.family.discriminator_loss(real_logits, fake_sg_logits)
-  penalty, metrics = penalty_terms(gan, real, fake_sg, seed, step)
+  penalty, metrics = penalty_terms(gan, real, fake_sg, seed, step, real_y)
   if form == "classic":
-    loss_g = gan.family.generator_loss(gan.d_call(fake), real_logits)
+    loss_g = gan.family.generator_loss(gan.d_call(fake, fake_y), real_logits)
     g_term = loss_g - gan.family.generator_loss(fake_sg_logits, real_logits)
   else:
-    fake_logits = frozen_discriminator_call(gan.discriminator, fake)
+    fake_logits = frozen_discriminator_call(gan.discriminator, fake, fake_y)
     loss_g = gan.family.generator_loss(fake_logits, tf.stop_gradient(real_logits))
     g_term = loss_g
   total = loss_d + penalty + lam * g_term
@@ -126,24 +147,26 @@ def one_step_objective(gan, real, z, seed, step, lam, form):
 
 def discriminator_objective(gan, real, z, seed, step):
   """L_D + penalties for a D update (G's output is stop-gradient)."""
-  real, fake_sg = gan.augment_pair(
-      real, tf.stop_gradient(gan.generator(z, training=True)), seed)
-  real_logits = gan.d_call(real)
-  fake_logits = gan.d_call(fake_sg)
+  real, real_y = split_labels(real)
+  fake, fake_y = gan.g_call(z)
+  real, fake_sg = gan.augment_pair(real, tf.stop_gradient(fake), seed)
+  real_logits = gan.d_call(real, real_y)
+  fake_logits = gan.d_call(fake_sg, fake_y)
   loss_d = gan.family.discriminator_loss(real_logits, fake_logits)
-  penalty, metrics = penalty_terms(gan, real, fake_sg, seed, step)
+  penalty, metrics = penalty_terms(gan, real, fake_sg, seed, step, real_y)
   metrics.update(loss_d=loss_d, d_real=_mean(real_logits), d_fake=_mean(fake_logits))
   return loss_d + penalty, metrics
 
 
 def both_objectives(gan, real, z, seed, step):
   """(L_D + penalties, L_G, metrics) from one forward pass: the simultaneous rule."""
-  fake = gan.generator(z, training=True)
+  real, real_y = split_labels(real)
+  fake, fake_y = gan.g_call(z)
   real, fake = gan.augment_pair(real, fake, seed)
-  real_logits = gan.d_call(real)
-  fake_logits = gan.d_call(fake)
+  real_logits = gan.d_call(real, real_y)
+  fake_logits = gan.d_call(fake, fake_y)
   loss_d = gan.family.discriminator_loss(real_logits, fake_logits)
-  penalty, metrics = penalty_terms(gan, real, tf.stop_gradient(fake), seed, step)
+  penalty, metrics = penalty_terms(gan, real, tf.stop_gradient(fake), seed, step, real_y)
   loss_g = gan.family.generator_loss(fake_logits, real_logits)
   metrics.update(loss_d=loss_d, loss_g=loss_g, d_real=_mean(real_logits),
                  d_fake=_mean(fake_logits))
@@ -157,9 +180,11 @@ def generator_objective(gan, real, z, seed=None):
   set `generator_needs_real = True`); the others get `real_logits=None`. `seed`
   draws the augmentation, when the run augments.
   """
-  real, fake = gan.augment_pair(real, gan.generator(z, training=True), seed)
-  fake_logits = gan.d_call(fake)
+  real, real_y = split_labels(real)
+  fake, fake_y = gan.g_call(z)
+  real, fake = gan.augment_pair(real, fake, seed)
+  fake_logits = gan.d_call(fake, fake_y)
   real_logits = None
   if getattr(gan.family, "generator_needs_real", False):
-    real_logits = tf.stop_gradient(gan.d_call(real))
+    real_logits = tf.stop_gradient(gan.d_call(real, real_y))
   return gan.family.generator_loss(fake_logits, real_logits)

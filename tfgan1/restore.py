@@ -37,9 +37,12 @@ def load_sampler(workdir, overrides=(), checkpoint=None):
   return config, data, generator
 
 
-def sample(config, generator, num, seed):
-  """`num` samples [num, *shape] as float32 numpy, in the data's coordinates."""
+def sample(config, generator, num, seed, labels=None):
+  """`num` samples [num, *shape] as float32 numpy, in the data's coordinates.
+
+  `labels` [num] (ints) go to a class-conditional generator.
+  """
   from tfgan1 import build  # pylint: disable=g-import-not-at-top
   from tfgan1 import sampling  # pylint: disable=g-import-not-at-top
   rng = build.tf.random.Generator.from_seed(seed)
-  return sampling.generate(generator, sampling.noise(config, rng, num))
+  return sampling.generate(generator, sampling.noise(config, rng, num), labels)

@@ -75,8 +75,26 @@ def walk(config, rng, num, truncation=None):
   return slerp(ends[0], ends[1], num)
 
 
-def generate(generator, z, chunk=500):
-  """G's inference output for noise `z`, as float32 numpy, in chunks."""
-  out = [np.asarray(generator(z[i:i + chunk], training=False))
+def generate(generator, z, labels=None, chunk=500):
+  """G's inference output for noise `z` (and int `labels`, for a conditional G),
+  as float32 numpy, in chunks."""
+  from tfgan1 import tfimport  # pylint: disable=g-import-not-at-top
+  tf = tfimport.tensorflow()
+  z = tf.convert_to_tensor(z, tf.float32)
+  if labels is not None:
+    labels = tf.convert_to_tensor(np.asarray(labels), tf.int32)
+  out = [np.asarray(generator(z[i:i + chunk] if labels is None else
+                              [z[i:i + chunk], labels[i:i + chunk]], training=False))
          for i in range(0, len(z), chunk)]
   return np.concatenate(out).astype(np.float32)
+
+
+def class_labels(num, num_classes, classes=None):
+  """`num` labels cycling through `classes` (default: all), so each is equally shown."""
+  classes = list(range(num_classes)) if classes is None else list(classes)
+  return np.array([classes[i % len(classes)] for i in range(num)], np.int32)
+
+
+def class_rows(classes, per_class):
+  """Labels for a grid with one row per class: each class `per_class` times."""
+  return np.repeat(np.asarray(classes, np.int32), per_class)

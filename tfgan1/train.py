@@ -16,6 +16,8 @@ from tfgan1 import history
 from tfgan1 import native_log
 from tfgan1 import reporting
 from tfgan1 import restore
+from tfgan1 import sampling
+from tfgan1 import viz
 from tfgan1 import workdir as workdir_lib
 from tfgan1.ema import GeneratorEMA
 from tfgan1.engine import Trainer
@@ -53,8 +55,12 @@ class Run:
     t = self.trainer
     return t.ema.model if t.ema is not None else t.gan.generator
 
-  def samples(self, num, seed):
-    return restore.sample(self.config, self.sampler, num, seed)
+  def samples(self, num, seed, labels=None):
+    """Samples of the sampler; a conditional run cycles through the classes."""
+    classes = self.data.spec.num_classes
+    if classes and labels is None:
+      labels = sampling.class_labels(num, classes)
+    return restore.sample(self.config, self.sampler, num, seed, labels)
 
 
 def make_run(config, strategy=None):
@@ -82,8 +88,16 @@ def _write_samples(run, writer, workdir, step):
     # How many samples its picture shows is the dataset's call (a grid of 64
     # images, a scatter plot of thousands of points).
     num = getattr(run.data, "render_samples", 64)
-    samples = run.samples(num, run.config.seed + _FIXED_NOISE_SEED_OFFSET)
-    reporting.write_picture(writer, workdir, step, run.data.render(samples))
+    seed = run.config.seed + _FIXED_NOISE_SEED_OFFSET
+    classes = run.data.spec.num_classes
+    if classes and viz.is_image(run.data.spec.shape):  # one row per class
+      per_class = min(classes, 10)
+      samples = run.samples(classes * per_class, seed,
+                            sampling.class_rows(range(classes), per_class))
+      picture = viz.image_grid(samples, columns=per_class)
+    else:
+      picture = run.data.render(run.samples(num, seed))
+    reporting.write_picture(writer, workdir, step, picture)
 
 
 def _stop_on_sigterm():

@@ -14,6 +14,8 @@ uniform in [-1, 1]) and returns
     the pixels clip(round((x + 1) * 127.5), 0, 255) of G's [-1, 1] output;
   * for anything else (the 2-D toy sets): `samples`, float32 [None, *shape], G's
     output unchanged, in the data's own coordinates.
+A class-conditional run's signature also takes `labels`, int32 [None] (class
+numbers, 0 to num_classes - 1): `fn(noise=..., labels=...)`.
 The same function is also the module's `generate` method.
 """
 import os
@@ -40,20 +42,28 @@ def to_uint8(tf, images):
   return tf.cast(tf.clip_by_value(pixels, 0.0, 255.0), tf.uint8)
 
 
-def make_module(tf, generator, latent_dim, sample_shape):
-  """A tf.Module that holds `generator` and serves it with a fixed signature."""
+def make_module(tf, generator, latent_dim, sample_shape, num_classes=None):
+  """A tf.Module that holds `generator` and serves it with a fixed signature
+  (noise, plus labels for a class-conditional generator)."""
   module = tf.Module()
   # Attribute assignment makes the module track G's variables, so they are saved.
   module.generator = generator
   image = is_image(sample_shape)
 
-  @tf.function(input_signature=[
-      tf.TensorSpec([None, latent_dim], tf.float32, name="noise")])
-  def generate(noise):
-    x = module.generator(noise, training=False)
+  def outputs(x):
     if image:
       return {"images": to_uint8(tf, x)}
     return {"samples": tf.cast(x, tf.float32)}
+
+  noise_spec = tf.TensorSpec([None, latent_dim], tf.float32, name="noise")
+  if num_classes:
+    @tf.function(input_signature=[noise_spec, tf.TensorSpec([None], tf.int32, name="labels")])
+    def generate(noise, labels):
+      return outputs(module.generator([noise, labels], training=False))
+  else:
+    @tf.function(input_signature=[noise_spec])
+    def generate(noise):
+      return outputs(module.generator(noise, training=False))
 
   module.generate = generate
   return module
@@ -71,11 +81,13 @@ def _main():
   tf = build.tf
   config, data, generator = restore.load_sampler(FLAGS.workdir)
   shape = tuple(data.spec.shape)
-  module = make_module(tf, generator, config.noise.dim, shape)
+  classes = data.spec.num_classes
+  module = make_module(tf, generator, config.noise.dim, shape, classes)
   tf.saved_model.save(module, FLAGS.out,
                       signatures={"serving_default": module.generate})
   output = "images uint8" if is_image(shape) else "samples float32"
-  print(f"wrote SavedModel to {FLAGS.out}: noise float32 [None, {config.noise.dim}]"
+  labels = f" + labels int32 [None] (0..{classes - 1})" if classes else ""
+  print(f"wrote SavedModel to {FLAGS.out}: noise float32 [None, {config.noise.dim}]{labels}"
         f" -> {output} [None, {', '.join(map(str, shape))}]")
 
 

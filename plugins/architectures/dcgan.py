@@ -6,10 +6,15 @@ ends in a Dense logit. Widths follow the paper's 64x64 model: with
 `base_channels` b, G starts at b * 2^(n-1) channels and halves at every
 up-sampling, D starts at b and doubles (n = number of stride-2 layers).
 
-The helpers here (`image_shape`, `positive_int`, `leaky_relu`, `maybe_spectral`)
-are shared with `resnet.py`.
+`conditional: true` (labelled data): G takes [noise, labels] and uses
+class-conditional BatchNorm, D takes [images, labels] and ends in a projection
+head (see conditional.py).
+
+The helpers here (`image_shape`, `positive_int`, `leaky_relu`, `maybe_spectral`,
+`logit_model`) are shared with `resnet.py`.
 """
 from tfgan1 import ARCHITECTURES, UserError
+from tfgan1.plugins.architectures import conditional as cond
 from tfgan1.plugins.architectures.spectral_norm import spectral_norm_wrapper
 
 # Resolution -> side of G's first feature map (and of D's last): 28 = 7 * 2^2,
@@ -48,12 +53,36 @@ def maybe_spectral(keras, layer, spectral):
   return spectral_norm_wrapper(keras)(layer) if spectral else layer
 
 
+def sum_pool(keras, x):
+  """Global sum pooling as mean * area: both Keras versions have these layers."""
+  area = x.shape[1] * x.shape[2]
+  return keras.layers.Rescaling(float(area))(keras.layers.GlobalAveragePooling2D()(x))
+
+
+def logit_model(keras, inputs, h, classes, spectral, name, pooled=None):
+  """D's model: a Dense logit on features h, plus the projection head on
+  `pooled` features (default h) when `classes` (the model then takes labels)."""
+  x = maybe_spectral(keras, keras.layers.Dense(1), spectral)(h)
+  if classes:
+    labels = cond.label_input(keras)
+    pooled = h if pooled is None else pooled
+    x = cond.projection_logits(keras, pooled, x, cond.one_hot(keras, labels, classes),
+                               lambda layer: maybe_spectral(keras, layer, spectral))
+    inputs = [inputs, labels]
+  logits = keras.layers.Activation("linear", dtype="float32")(x)
+  return keras.Model(inputs, logits, name=name)
+
+
 def _num_strided(resolution):
   return (resolution // _START[resolution]).bit_length() - 1
 
 
-def _bn_relu(keras, x):
-  x = keras.layers.BatchNormalization()(x)
+def _bn_relu(keras, x, onehot=None):
+  """BN + ReLU; class-conditional BN when `onehot` labels are given."""
+  if onehot is None:
+    x = keras.layers.BatchNormalization()(x)
+  else:
+    x = cond.conditional_batch_norm(keras, x, onehot)
   return keras.layers.ReLU()(x)
 
 
@@ -62,29 +91,38 @@ class DCGAN:
   """DCGAN generator and discriminator sized by the data spec."""
 
   @staticmethod
-  def generator(keras, spec, latent_dim, base_channels=64):
+  def generator(keras, spec, latent_dim, base_channels=64, conditional=False):
+    """`conditional`: inputs [noise, labels], class-conditional BatchNorm."""
     resolution, channels = image_shape("generator", "dcgan", spec, _START)
     positive_int("generator.base_channels", base_channels)
+    classes = cond.check_classes("generator", spec, conditional)
     strided = _num_strided(resolution)
     side, width = _START[resolution], base_channels * 2 ** (strided - 1)
     z = keras.Input((latent_dim,))
+    inputs, onehot = z, None
+    if classes:
+      inputs = [z, cond.label_input(keras)]
+      onehot = cond.one_hot(keras, inputs[1], classes)
     # No biases before BatchNorm: its beta makes them redundant.
     x = keras.layers.Dense(side * side * width, use_bias=False)(z)
-    x = _bn_relu(keras, keras.layers.Reshape((side, side, width))(x))
+    x = _bn_relu(keras, keras.layers.Reshape((side, side, width))(x), onehot)
     for _ in range(strided - 1):
       width //= 2
       x = keras.layers.Conv2DTranspose(width, 4, strides=2, padding="same",
                                        use_bias=False)(x)
-      x = _bn_relu(keras, x)
+      x = _bn_relu(keras, x, onehot)
     x = keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same")(x)
     # float32 output whatever the precision policy: losses and images expect it.
     out = keras.layers.Activation("tanh", dtype="float32")(x)
-    return keras.Model(z, out, name="dcgan_generator")
+    return keras.Model(inputs, out, name="dcgan_generator")
 
   @staticmethod
-  def discriminator(keras, spec, base_channels=64, norm="spectral_norm"):
+  def discriminator(keras, spec, base_channels=64, norm="spectral_norm",
+                    conditional=False):
+    """`conditional`: inputs [images, labels], a projection head."""
     resolution, _ = image_shape("discriminator", "dcgan", spec, _START)
     positive_int("discriminator.base_channels", base_channels)
+    classes = cond.check_classes("discriminator", spec, conditional)
     if norm not in _NORMS:
       raise UserError(f"discriminator.norm: {norm!r} is not allowed; "
                       f"choose one of: {', '.join(_NORMS)}")
@@ -98,7 +136,9 @@ class DCGAN:
         x = keras.layers.BatchNormalization()(x)
       x = leaky_relu(keras)(x)
       width *= 2
-    x = keras.layers.Flatten()(x)
-    x = maybe_spectral(keras, keras.layers.Dense(1), spectral)(x)
-    logits = keras.layers.Activation("linear", dtype="float32")(x)
-    return keras.Model(inputs, logits, name="dcgan_discriminator")
+    h = keras.layers.Flatten()(x)
+    # The projection reads sum-pooled features, as SNGAN's phi(x): a per-class
+    # vector as wide as the last conv, not as the flattened map (a first run
+    # projecting the flattened 7x7x128 map let D overpower G).
+    pooled = sum_pool(keras, x) if classes else None
+    return logit_model(keras, inputs, h, classes, spectral, "dcgan_discriminator", pooled)

@@ -6,6 +6,9 @@ G with four hidden layers of 400 units, D with three of 200.
 import math
 
 from tfgan1 import ARCHITECTURES, UserError
+from tfgan1.plugins.architectures import conditional as cond
+
+LABEL_DIM = 16  # size of the label embedding a conditional mlp concatenates
 
 
 def _check_units(field, units):
@@ -36,32 +39,39 @@ class MLP:
 
   @staticmethod
   def generator(keras, spec, latent_dim, hidden=(400, 400, 400, 400),
-                activation="relu", norm="none"):
+                activation="relu", norm="none", conditional=False):
+    """`conditional`: inputs [noise, labels]; a label embedding joins the noise."""
     _check_units("generator", hidden)
     _activation("generator", activation)
     _norm("generator", norm)
+    classes = cond.check_classes("generator", spec, conditional)
     z = keras.Input((latent_dim,))
-    x = z
+    inputs, x = _with_labels(keras, z, z, classes)
     for units in hidden:
       x = _hidden_block(keras, x, units, activation, norm)
     # float32 output whatever the precision policy: losses and samples expect it.
     x = keras.layers.Dense(math.prod(spec.shape), dtype="float32")(x)
     out = keras.layers.Reshape(spec.shape, dtype="float32")(x)
-    return keras.Model(z, out, name="generator")
+    return keras.Model(inputs, out, name="generator")
 
   @staticmethod
   def discriminator(keras, spec, hidden=(200, 200, 200), activation="relu",
-                    norm="none", dropout=0.0, pack=1):
+                    norm="none", dropout=0.0, pack=1, conditional=False):
     """`pack` > 1 is PacGAN packing: D judges `pack` samples at once, which
-    penalises mode collapse; the batch size must be divisible by `pack`."""
+    penalises mode collapse; the batch size must be divisible by `pack`.
+    `conditional`: inputs [samples, labels]; a label embedding joins them."""
     _check_units("discriminator", hidden)
     _activation("discriminator", activation)
     _norm("discriminator", norm)
     if isinstance(pack, bool) or not isinstance(pack, int) or pack < 1:
       raise UserError(f"discriminator.pack: {pack!r} is not allowed; "
                       "expected an integer >= 1")
-    inputs = keras.Input(spec.shape)
-    x = keras.layers.Flatten()(inputs)
+    classes = cond.check_classes("discriminator", spec, conditional)
+    if classes and pack > 1:
+      raise UserError(f"discriminator.pack: {pack} is not allowed with conditional: "
+                      "true; use pack: 1")
+    samples = keras.Input(spec.shape)
+    inputs, x = _with_labels(keras, samples, keras.layers.Flatten()(samples), classes)
     if pack > 1:
       ops = getattr(keras, "ops", None) or keras.backend  # Keras 3 or tf_keras
       width = pack * math.prod(spec.shape)
@@ -72,6 +82,15 @@ class MLP:
         x = keras.layers.Dropout(dropout)(x)
     logits = keras.layers.Dense(1, dtype="float32")(x)
     return keras.Model(inputs, logits, name="discriminator")
+
+
+def _with_labels(keras, inputs, x, classes):
+  """(model inputs, x joined with a label embedding) when conditional, else as is."""
+  if not classes:
+    return inputs, x
+  labels = cond.label_input(keras)
+  embedded = keras.layers.Embedding(classes, LABEL_DIM)(labels)
+  return [inputs, labels], keras.layers.Concatenate()([x, embedded])
 
 
 def _norm(field, norm):

@@ -16,7 +16,9 @@ the forward pass assigns nothing (one-step compatible); the power-iteration vect
 moves once per D update.
 """
 from tfgan1 import ARCHITECTURES
-from tfgan1.plugins.architectures.dcgan import image_shape, maybe_spectral, positive_int
+from tfgan1.plugins.architectures import conditional as cond
+from tfgan1.plugins.architectures.dcgan import (image_shape, logit_model, maybe_spectral,
+                                                positive_int, sum_pool)
 
 _RESOLUTIONS = (32,)
 
@@ -32,11 +34,18 @@ def _conv(keras, channels, size, spectral, residual):
   return maybe_spectral(keras, conv, spectral)
 
 
-def _g_block(keras, x, channels):
-  h = keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
+def _bn_relu(keras, x, onehot):
+  """BN + ReLU; class-conditional BN (SNGAN's conditional G) with labels."""
+  if onehot is None:
+    return keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
+  return keras.layers.ReLU()(cond.conditional_batch_norm(keras, x, onehot))
+
+
+def _g_block(keras, x, channels, onehot=None):
+  h = _bn_relu(keras, x, onehot)
   h = keras.layers.UpSampling2D(2)(h)
   h = _conv(keras, channels, 3, False, True)(h)
-  h = keras.layers.ReLU()(keras.layers.BatchNormalization()(h))
+  h = _bn_relu(keras, h, onehot)
   h = _conv(keras, channels, 3, False, True)(h)
   shortcut = _conv(keras, channels, 1, False, False)(keras.layers.UpSampling2D(2)(x))
   return keras.layers.Add()([h, shortcut])
@@ -70,34 +79,38 @@ class ResNet:
   """SNGAN's CIFAR-10 ResNet: G with `channels` (256) and D with `channels` (128)."""
 
   @staticmethod
-  def generator(keras, spec, latent_dim, channels=256):
+  def generator(keras, spec, latent_dim, channels=256, conditional=False):
+    """`conditional`: inputs [noise, labels], class-conditional BatchNorm."""
     _, out_channels = image_shape("generator", "resnet", spec, _RESOLUTIONS)
     positive_int("generator.channels", channels)
+    classes = cond.check_classes("generator", spec, conditional)
     z = keras.Input((latent_dim,))
+    inputs, onehot = z, None
+    if classes:
+      inputs = [z, cond.label_input(keras)]
+      onehot = cond.one_hot(keras, inputs[1], classes)
     x = keras.layers.Dense(4 * 4 * channels)(z)
     x = keras.layers.Reshape((4, 4, channels))(x)
     for _ in range(3):
-      x = _g_block(keras, x, channels)
-    x = keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
+      x = _g_block(keras, x, channels, onehot)
+    x = _bn_relu(keras, x, onehot)
     x = _conv(keras, out_channels, 3, False, False)(x)
     out = keras.layers.Activation("tanh", dtype="float32")(x)
-    return keras.Model(z, out, name="resnet_generator")
+    return keras.Model(inputs, out, name="resnet_generator")
 
   @staticmethod
-  def discriminator(keras, spec, channels=128):
+  def discriminator(keras, spec, channels=128, conditional=False):
+    """`conditional`: inputs [images, labels], a projection head (SNGAN cGAN)."""
     image_shape("discriminator", "resnet", spec, _RESOLUTIONS)
     positive_int("discriminator.channels", channels)
+    classes = cond.check_classes("discriminator", spec, conditional)
     inputs = keras.Input(spec.shape)
     x = _d_first_block(keras, inputs, channels)             # 32 -> 16
     x = _d_block(keras, x, channels, downsample=True)       # 16 -> 8
     x = _d_block(keras, x, channels, downsample=False)
     x = _d_block(keras, x, channels, downsample=False)
     x = keras.layers.ReLU()(x)
-    # Global sum pooling as mean * area: both Keras versions have these layers,
-    # and the factor matters because the Dense after it is spectrally normalized.
-    area = x.shape[1] * x.shape[2]
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    x = keras.layers.Rescaling(float(area))(x)
-    x = maybe_spectral(keras, keras.layers.Dense(1), True)(x)
-    logits = keras.layers.Activation("linear", dtype="float32")(x)
-    return keras.Model(inputs, logits, name="resnet_discriminator")
+    # Global sum pooling: the factor matters, since the Dense after it is
+    # spectrally normalized.
+    h = sum_pool(keras, x)
+    return logit_model(keras, inputs, h, classes, True, "resnet_discriminator")

@@ -59,16 +59,19 @@ def check_batch_size(batch_size):
                     "expected a positive integer")
 
 
-def array_dataset(images, batch_size, seed):
+def array_dataset(images, batch_size, seed, labels=None):
   """Endless float32 [-1, 1] batches from uint8 `images` [N, H, W, C].
 
-  Deterministic for `seed` (the order differs every epoch) and checkpointable.
+  With `labels` [N], batches are (images, int32 labels). Deterministic for
+  `seed` (the order differs every epoch) and checkpointable.
   """
   check_batch_size(batch_size)
   pixels = tf.constant(images)
+  classes = None if labels is None else tf.constant(np.asarray(labels, np.int32))
 
   def to_float(indices):
-    return tf.cast(tf.gather(pixels, indices), tf.float32) / 127.5 - 1.0
+    x = tf.cast(tf.gather(pixels, indices), tf.float32) / 127.5 - 1.0
+    return x if classes is None else (x, tf.gather(classes, indices))
 
   ds = tf.data.Dataset.range(len(images))
   ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
@@ -77,6 +80,30 @@ def array_dataset(images, batch_size, seed):
   ds = ds.repeat().batch(batch_size, drop_remainder=True)
   ds = ds.map(to_float, num_parallel_calls=tf.data.AUTOTUNE)  # order kept
   return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def check_labels_flag(labels):
+  if not isinstance(labels, bool):
+    raise UserError(f"data.labels: {labels!r} is not allowed; expected true or false")
+  return labels
+
+
+def class_probs(labels, num_classes):
+  """The share of each class among `labels` (the fake labels' distribution)."""
+  counts = np.bincount(np.asarray(labels, np.int64), minlength=num_classes)
+  return counts / counts.sum()
+
+
+def folder_classes(root, files):
+  """(class names, label per file): the first folder level under `root` is the class."""
+  names = [os.path.relpath(f, root).split(os.sep) for f in files]
+  if any(len(n) < 2 for n in names):
+    loose = next(os.path.join(root, n[0]) for n in names if len(n) < 2)
+    raise UserError(f"data.labels: true needs one subfolder per class under {root!r}, "
+                    f"but {loose!r} lies directly in it")
+  classes = sorted({n[0] for n in names})
+  index = {c: i for i, c in enumerate(classes)}
+  return classes, np.array([index[n[0]] for n in names], np.int32)
 
 
 def _image_files(root):
@@ -113,7 +140,7 @@ class ImageFolder:
   # FID, KID, IS, precision/recall on InceptionV3 features (plugins/evaluators/).
   default_evaluators = ("inception",)
 
-  def __init__(self, path, size=None, channels=3):
+  def __init__(self, path, size=None, channels=3, labels=False):
     if not isinstance(path, str) or not os.path.isdir(path):
       raise UserError(f"data.path: {shown_path(path)} is not an existing folder; expected a "
                       "folder of PNG or JPEG images")
@@ -123,9 +150,13 @@ class ImageFolder:
     self.files = _image_files(path)
     if not self.files:
       raise UserError(f"data.path: no {', '.join(_EXTENSIONS)} files under {path!r}")
+    self.classes, self.labels = None, None
+    if check_labels_flag(labels):  # `labels: true`: one subfolder per class
+      self.classes, self.labels = folder_classes(path, self.files)
     # Without `size`, the first image fixes the spec; `images` checks the rest.
     height, width = self.size or _decode(self.files[0], channels, None).shape[:2]
-    self.spec = DataSpec(shape=(height, width, channels))
+    self.spec = DataSpec(shape=(height, width, channels),
+                         num_classes=len(self.classes) if labels else None)
 
   @functools.cached_property
   def images(self):
@@ -146,8 +177,12 @@ class ImageFolder:
     """The number of samples (the run's start banner shows it)."""
     return len(self.files)
 
+  @property
+  def class_probs(self):
+    return None if self.labels is None else class_probs(self.labels, len(self.classes))
+
   def dataset(self, batch_size, seed):
-    return array_dataset(self.images, batch_size, seed)
+    return array_dataset(self.images, batch_size, seed, self.labels)
 
   def render(self, samples):
     return image_grid(samples)

@@ -20,7 +20,8 @@ import numpy as np
 
 from tfgan1 import DATASETS, UserError
 from tfgan1.errors import describe, shown_path
-from tfgan1.plugins.datasets.image_folder import array_dataset
+from tfgan1.plugins.datasets.image_folder import (array_dataset, check_labels_flag,
+                                                  class_probs)
 from tfgan1.spec import DataSpec
 from tfgan1.viz import image_grid
 
@@ -153,7 +154,8 @@ class MNIST:
   # MNIST-FD and classifier IS (plugins/evaluators/mnist.py).
   default_evaluators = ("mnist",)
 
-  def __init__(self, path=None, split="train"):
+  def __init__(self, path=None, split="train", labels=False):
+    """`labels: true` yields (images, labels) batches, for conditional GANs."""
     if split not in _SPLITS:
       raise UserError(f"data.split: {split!r} is not allowed; choose one of: "
                       f"{', '.join(_SPLITS)}")
@@ -173,8 +175,14 @@ class MNIST:
             _header(label_path, _LABEL_MAGIC, 1)
       elif not path.endswith(".npz"):
         raise UserError(f"data.path: {path!r} is neither a folder nor a .npz file")
-    # No num_classes: the batches carry images only (unconditional training).
-    self.spec = DataSpec(shape=(28, 28, 1))
+    self.use_labels = check_labels_flag(labels)
+    if labels and self._files is not None:
+      unlabelled = [p for p, l in self._files.values() if l is None]
+      if unlabelled:
+        raise UserError(f"data.labels: true needs a *-labels-idx1-ubyte[.gz] file next "
+                        f"to {unlabelled[0]!r}; none found")
+    # num_classes only with labels: then the batches carry them (conditional GANs).
+    self.spec = DataSpec(shape=(28, 28, 1), num_classes=10 if labels else None)
 
   @functools.cached_property
   def _arrays(self):
@@ -205,8 +213,20 @@ class MNIST:
     """The number of samples (the run's start banner shows it)."""
     return len(self.images)
 
+  def _used_labels(self):
+    if not self.use_labels:
+      return None
+    if self.labels is None:
+      raise UserError(f"data.labels: true, but {self.path!r} holds no labels (y arrays)")
+    return self.labels
+
+  @property
+  def class_probs(self):
+    labels = self._used_labels()
+    return None if labels is None else class_probs(labels, 10)
+
   def dataset(self, batch_size, seed):
-    return array_dataset(self.images, batch_size, seed)
+    return array_dataset(self.images, batch_size, seed, self._used_labels())
 
   def render(self, samples):
     return image_grid(samples)

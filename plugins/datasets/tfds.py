@@ -1,6 +1,6 @@
 """Image datasets from TensorFlow Datasets (`pip install tensorflow-datasets`).
 
-The dataset's `image` feature is used; labels are dropped. The builder is made
+The dataset's `image` feature is used; its `label` feature too with `labels: true`. The builder is made
 when the plugin is built (an unknown name fails there, before training); the
 data is downloaded and prepared on first use, then decoded into memory like the
 other image datasets (see `image_folder.py`), so keep to sets that fit in RAM
@@ -13,7 +13,8 @@ import tensorflow as tf
 
 from tfgan1 import DATASETS, UserError
 from tfgan1.errors import describe
-from tfgan1.plugins.datasets.image_folder import (array_dataset, parse_size,
+from tfgan1.plugins.datasets.image_folder import (array_dataset, check_labels_flag,
+                                                  class_probs, parse_size,
                                                   resize_center_crop)
 from tfgan1.spec import DataSpec
 from tfgan1.viz import image_grid
@@ -51,6 +52,16 @@ def _image_shape(name, builder, size):
   return (*(size or (height, width)), channels)
 
 
+def _num_classes(name, builder):
+  """The class count of the `label` feature (a ClassLabel), else a UserError."""
+  features = builder.info.features
+  feature = features["label"] if "label" in features else None
+  if feature is None or not getattr(feature, "num_classes", None):
+    raise UserError(f"data.labels: true, but {name!r} has no 'label' class feature; its "
+                    f"features: {', '.join(sorted(features))}")
+  return feature.num_classes
+
+
 @DATASETS.register("tfds")
 class TFDS:
   """The images of TFDS dataset `dataset` (e.g. cifar10), split `split`.
@@ -65,7 +76,7 @@ class TFDS:
   # FID, KID, IS, precision/recall on InceptionV3 features (plugins/evaluators/).
   default_evaluators = ("inception",)
 
-  def __init__(self, dataset, split="train", data_dir=None, size=None):
+  def __init__(self, dataset, split="train", data_dir=None, size=None, labels=False):
     self.tfds_name = _check_str("data.dataset", dataset)
     self.split = _check_str("data.split", split)
     self.data_dir = _check_str("data.data_dir", data_dir, optional=True)
@@ -77,11 +88,27 @@ class TFDS:
       raise UserError(f"data.dataset: cannot make the TFDS builder {dataset!r} "
                       f"({describe(e)}); see "
                       "https://www.tensorflow.org/datasets/catalog") from None
-    self.spec = DataSpec(shape=_image_shape(dataset, self._builder, self.size))
+    self.use_labels = check_labels_flag(labels)
+    classes = _num_classes(dataset, self._builder) if labels else None
+    self.spec = DataSpec(shape=_image_shape(dataset, self._builder, self.size),
+                         num_classes=classes)
 
-  @functools.cached_property
+  @property
   def images(self):
     """uint8 [N, H, W, C]: the split, downloaded if needed and decoded."""
+    return self._arrays[0]
+
+  @property
+  def labels(self):
+    """int32 [N] (with `labels: true`), else None."""
+    return self._arrays[1]
+
+  @property
+  def class_probs(self):
+    return None if self.labels is None else class_probs(self.labels, self.spec.num_classes)
+
+  @functools.cached_property
+  def _arrays(self):
     self._builder.download_and_prepare()
     try:
       ds = self._builder.as_dataset(split=self.split, shuffle_files=False)
@@ -89,20 +116,23 @@ class TFDS:
       raise UserError(f"data.split: {self.split!r} is not allowed for {self.tfds_name!r} "
                       f"({describe(e)}); splits: "
                       f"{', '.join(sorted(self._builder.info.splits))}") from None
-    size = self.size
-    ds = ds.map(lambda ex: resize_center_crop(ex["image"], size) if size else ex["image"],
+    size, use_labels = self.size, self.use_labels
+    ds = ds.map(lambda ex: ((resize_center_crop(ex["image"], size) if size else ex["image"]),
+                            ex["label"] if use_labels else 0),
                 num_parallel_calls=tf.data.AUTOTUNE)
     batches = list(ds.batch(1024).as_numpy_iterator())
     if not batches:
       raise UserError(f"data.split: {self.split!r} of {self.tfds_name!r} is empty")
-    return np.concatenate(batches)
+    images = np.concatenate([b[0] for b in batches])
+    labels = np.concatenate([b[1] for b in batches]).astype(np.int32)
+    return images, labels if use_labels else None
 
   def __len__(self):
     """The number of samples (the run's start banner shows it)."""
     return len(self.images)
 
   def dataset(self, batch_size, seed):
-    return array_dataset(self.images, batch_size, seed)
+    return array_dataset(self.images, batch_size, seed, self.labels)
 
   def render(self, samples):
     return image_grid(samples)
