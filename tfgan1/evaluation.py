@@ -22,6 +22,7 @@ from tfgan1 import config as config_lib
 from tfgan1 import registry
 from tfgan1 import reporting
 from tfgan1 import restore
+from tfgan1 import sampling
 from tfgan1.errors import UserError
 
 BEST_SUBDIR = os.path.join(checkpoints.SUBDIR, "best")
@@ -50,6 +51,7 @@ class Evaluation:
 
   def __init__(self, config, data):
     self.config = config
+    self.num_classes = data.spec.num_classes  # a conditional G takes labels
     self.evaluators = []
     for field, spec in specs(config, data):
       cls = registry.EVALUATORS.get(spec.name, f"{field}.name")
@@ -62,8 +64,10 @@ class Evaluation:
     """{metric: float} of every evaluator on `eval.num_samples` samples of G."""
     if not self.evaluators:
       return {}
-    samples = restore.sample(self.config, generator, self.config.eval.num_samples,
-                             self.config.seed + _SAMPLE_SEED_OFFSET)
+    num, classes = self.config.eval.num_samples, self.num_classes
+    labels = sampling.class_labels(num, classes) if classes else None  # conditional G
+    samples = restore.sample(self.config, generator, num,
+                             self.config.seed + _SAMPLE_SEED_OFFSET, labels)
     metrics = {}
     for name, evaluator in self.evaluators:
       for key, value in evaluator.evaluate(samples).items():

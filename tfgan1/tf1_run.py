@@ -16,6 +16,7 @@ from absl import logging
 
 from tfgan1 import build
 from tfgan1 import checkpoints
+from tfgan1 import loss_scale
 from tfgan1 import restore
 from tfgan1 import tf1_checks
 from tfgan1 import tf1_engine
@@ -76,6 +77,12 @@ class Trainer:
     self.graph = tf1_engine.GraphTrainer(config, built.data.spec, built.gan.family,
                                          built.gan.penalties)
     self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+    # The loop and the checkpoint expect the TF2 Trainer's guard. The graph has no
+    # on-device finite check (tf1_checks refuses on_nonfinite: skip and loss
+    # scaling), so its counters stay 0; the checkpoint layout stays TF2's, and
+    # checkpoints.save still refuses non-finite weights.
+    self.guard = loss_scale.StepGuard(config.train.on_nonfinite,
+                                      config.train.max_skipped_steps)
     self._pairs = self._mirror_pairs()
     self.optimizers = self._optimizer_state()
     self.stale = True  # the graph holds initializer values, not the mirrors'

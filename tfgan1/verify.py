@@ -10,6 +10,7 @@ import json
 import numpy as np
 
 from tfgan1 import build
+from tfgan1 import losses
 from tfgan1 import distribute
 from tfgan1.engine import Trainer
 
@@ -66,11 +67,13 @@ def cancelling_scale(trainer, real, z):
   leaves a remainder proportional to their size, which this measures.
   """
   gan, d_vars = trainer.gan, trainer.d_vars
+  real, real_y = losses.split_labels(real)  # a class-conditional run: (x, labels)
   with tf.GradientTape(persistent=True) as tape:
-    fake = gan.generator(z, training=True)
-    real_logits = gan.d_call(real)
-    terms = (gan.family.generator_loss(gan.d_call(fake), real_logits),
-             gan.family.generator_loss(gan.d_call(tf.stop_gradient(fake)), real_logits))
+    fake, fake_y = gan.g_call(z)
+    real_logits = gan.d_call(real, real_y)
+    terms = (gan.family.generator_loss(gan.d_call(fake, fake_y), real_logits),
+             gan.family.generator_loss(gan.d_call(tf.stop_gradient(fake), fake_y),
+                                       real_logits))
   norms = [float(tf.linalg.global_norm(
       [g for g in tape.gradient(term, d_vars) if g is not None])) for term in terms]
   del tape
