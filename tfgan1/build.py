@@ -56,7 +56,10 @@ def family(config):
 
 
 def precision(config):
-  """The precision plugin; it must name a Keras dtype policy (`policy`)."""
+  """The precision plugin (None without a `precision:` section); it must name a
+  Keras dtype policy (`policy`)."""
+  if config.precision is None:
+    return None
   plugin = _plugin(registry.PRECISIONS, config.precision, "precision")
   name = getattr(plugin, "policy", None)
   try:
@@ -145,7 +148,7 @@ def everything(config):
   """
   keras.utils.set_random_seed(config.seed)
   prec = precision(config)
-  keras.mixed_precision.set_dtype_policy(prec.policy)
+  keras.mixed_precision.set_dtype_policy(prec.policy if prec else keras.config.floatx())
   data = dataset(config)
   built = Built(data, gan(config, data.spec), optimizers(config), noise_fn(config), prec)
   check_shapes(config, data.spec, built.gan)

@@ -109,7 +109,7 @@ class Config:
   d_optimizer: Optional[Mapping[str, Any]] = None
   eval: EvalConfig = EvalConfig()
   ema: Optional[EmaConfig] = None
-  precision: PluginSpec = PluginSpec("float32")
+  precision: Optional[PluginSpec] = None  # None: Keras' default float policy
 
 
 def from_dict(raw, overrides=()):

@@ -80,7 +80,7 @@ def main(config):
   # only to that precision: the plugin's `verify_factor` loosens the tolerance.
   factor = float(getattr(built.precision, "verify_factor", 1.0))
   result = report(rule_gradients(trainer, real, z, seed), TOLERANCE * factor)
-  result["precision"] = config.precision.name
+  result["precision"] = config.precision.name if config.precision else build.keras.config.floatx()
   if not result["ok"]:
     result["likely_cause"] = _LIKELY_CAUSE
   print(json.dumps(result, indent=2))
