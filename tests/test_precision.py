@@ -69,7 +69,7 @@ def _steps(run, n):
 
 def test_builtin_precisions_registered_and_checked(plugins_loaded):
   assert {"float32", "mixed_float16", "mixed_bfloat16"} <= set(registry.PRECISIONS.keys())
-  assert config_lib.from_dict(dict(TINY)).precision.name == "float32"
+  assert config_lib.from_dict(dict(TINY)).precision is None  # Keras' float32
   with pytest.raises(UserError, match=r"precision.name: unknown precision 'float8'"):
     build.precision(config_lib.from_dict(dict(TINY), ["precision.name=float8"]))
   with pytest.raises(UserError, match=r"precision.initial_scale: 0.5 is not allowed"):

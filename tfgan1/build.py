@@ -113,7 +113,10 @@ def loss_family(spec):
 
 
 def precision(config):
-  """The precision plugin; it must name a Keras dtype policy (`policy`)."""
+  """The precision plugin (None without a `precision:` section); it must name a
+  Keras dtype policy (`policy`)."""
+  if config.precision is None:
+    return None
   plugin = _plugin(registry.PRECISIONS, config.precision, "precision")
   name = getattr(plugin, "policy", None)
   try:
@@ -234,7 +237,7 @@ def everything(config, strategy=None):
   keras.utils.set_random_seed(config.seed)
   check_noise_size(config)
   prec = precision(config)
-  keras.mixed_precision.set_dtype_policy(prec.policy)
+  keras.mixed_precision.set_dtype_policy(prec.policy if prec else keras.config.floatx())
   data = dataset(config)
   with distribute.scope(strategy):
     built = Built(data, gan(config, data.spec), optimizers(config), noise_fn(config, data), prec)

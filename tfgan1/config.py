@@ -160,7 +160,7 @@ class Config:
   eval: EvalConfig = EvalConfig()
   ema: Optional[EmaConfig] = None
   augment: Optional[AugmentConfig] = None
-  precision: PluginSpec = PluginSpec("float32")
+  precision: Optional[PluginSpec] = None  # None: Keras' default float policy
   distribute: DistributeConfig = DistributeConfig()
 
 

@@ -146,7 +146,7 @@ def main(config):
   # only to that precision: the plugin's `verify_factor` loosens the tolerance.
   factor = float(getattr(built.precision, "verify_factor", 1.0))
   result = check(trainer, real, z, seed, factor)
-  result["precision"] = config.precision.name
+  result["precision"] = config.precision.name if config.precision else build.keras.config.floatx()
   strategy = trainer.strategy
   result["replicas"] = strategy.num_replicas_in_sync if strategy else 1
   print(json.dumps(result, indent=2))
