@@ -25,9 +25,10 @@ setuptools.setup(
         "numpy",
         "scipy",
     ],
-    # `[gpu]`: TensorFlow with its CUDA libraries, for NVIDIA machines; the plain
-    # install stays the CPU-only wheel.
-    extras_require={"test": ["pytest>=7"],
+    # `[test]`: pytest-xdist runs the suite in two processes; matplotlib draws the
+    # eval-plot test's PNG. `[gpu]`: TensorFlow with its CUDA libraries, for NVIDIA
+    # machines; the plain install stays the CPU-only wheel.
+    extras_require={"test": ["pytest>=7", "pytest-xdist", "matplotlib"],
                     "tfds": ["tensorflow-datasets"],
                     "plot": ["matplotlib"],
                     "gpu": ["tensorflow[and-cuda]>=2.21"],
