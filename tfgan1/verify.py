@@ -10,8 +10,8 @@ import json
 import numpy as np
 
 from tfgan1 import build
-from tfgan1 import losses
 from tfgan1 import distribute
+from tfgan1 import losses
 from tfgan1.engine import Trainer
 
 tf = build.tf
