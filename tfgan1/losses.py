@@ -96,6 +96,35 @@ def frozen_discriminator_call(discriminator, x, labels=None):
   return tf.cast(logits, tf.float32)
 
 
+def routed_discriminator_call(gan, x, labels=None):
+  """One D forward on x, two copies of its logits with routed gradients.
+
+  Returns (to_weights, to_input): the gradient reaching `to_weights` goes to
+  D's weights only, the one reaching `to_input` goes to x only. The one-step
+  loss then reads D(G(z)) once for both L_D (weights) and L_G (G through x),
+  the two backward passes a simultaneous step also makes, with no third D
+  forward. A custom gradient, since no stop-gradient placement can split one
+  forward pass's backward by destination.
+  """
+  inputs = (lambda t: t) if labels is None else (lambda t: [t, labels])
+
+  @tf.custom_gradient
+  def forward(x):
+    with tf.GradientTape(persistent=True) as tape:
+      tape.watch(x)
+      logits = tf.cast(gan.discriminator(inputs(x), training=True), tf.float32)
+
+    def backward(to_weights, to_input, variables=None):
+      weight_grads = tape.gradient(logits, variables, output_gradients=to_weights)
+      weight_grads = [tf.zeros_like(v) if g is None else g
+                      for g, v in zip(weight_grads, variables)]
+      return tape.gradient(logits, x, output_gradients=to_input), weight_grads
+
+    return (logits, tf.identity(logits)), backward
+
+  return forward(x)
+
+
 def penalty_terms(gan, real, fake_sg, seed, step, labels=None):
   """Sum of weighted penalties (only D moves: `fake_sg` is stop-gradient).
 
@@ -129,14 +158,18 @@ def one_step_objective(gan, real, z, seed, step, lam, form):
   real, fake = gan.augment_pair(real, fake, seed)
   fake_sg = tf.stop_gradient(fake)
   real_logits = gan.d_call(real, real_y)
-  fake_sg_logits = gan.d_call(fake_sg, fake_y)
+  if form == "fused":  # one D forward on the fake batch serves L_D and L_G
+    fake_sg_logits, fake_logits = routed_discriminator_call(gan, fake, fake_y)
+  else:
+    fake_sg_logits = gan.d_call(fake_sg, fake_y)
   loss_d = gan.family.discriminator_loss(real_logits, fake_sg_logits)
   penalty, metrics = penalty_terms(gan, real, fake_sg, seed, step, real_y)
   if form == "classic":
     loss_g = gan.family.generator_loss(gan.d_call(fake, fake_y), real_logits)
     g_term = loss_g - gan.family.generator_loss(fake_sg_logits, real_logits)
   else:
-    fake_logits = frozen_discriminator_call(gan.discriminator, fake, fake_y)
+    if form == "stateless":
+      fake_logits = frozen_discriminator_call(gan.discriminator, fake, fake_y)
     loss_g = gan.family.generator_loss(fake_logits, tf.stop_gradient(real_logits))
     g_term = loss_g
   total = loss_d + penalty + lam * g_term

@@ -50,6 +50,7 @@ def rule_gradients(trainer, real, z, seed):
   for name, fn in (("simultaneous", trainer.simultaneous_gradients),
                    ("one_step_classic", lambda *a: trainer.one_step_gradients(*a, form="classic")),
                    ("one_step_stateless", lambda *a: trainer.one_step_gradients(*a, form="stateless")),
+                   ("one_step_fused", lambda *a: trainer.one_step_gradients(*a, form="fused")),
                    ("simultaneous_again", trainer.simultaneous_gradients)):
     _reset(models, start)
     d_grads, g_grads = distribute.global_gradients(trainer.strategy, fn, real, z, seed)
@@ -114,7 +115,8 @@ def report(grads, cancel_scale=0.0, tolerance_fn=tolerance):
   """
   ref = grads["simultaneous"]
   result = {}
-  for name in ("one_step_classic", "one_step_stateless", "simultaneous_again"):
+  for name in ("one_step_classic", "one_step_stateless", "one_step_fused",
+               "simultaneous_again"):
     for net, i in (("discriminator", 0), ("generator", 1)):
       pair = f"{name}_vs_simultaneous/{net}"
       r = compare(grads[name][i], ref[i])
