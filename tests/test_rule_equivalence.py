@@ -1,7 +1,7 @@
 """The update rules that should agree do: gradients to 1e-6 on float32.
 
 For every loss family and penalty, from the same weights, batch, noise and
-penalty seed: the one-step loss (classic and stateless forms) gives D the
+penalty seed: the one-step loss (classic, stateless and fused forms) gives D the
 gradient of L_D (+ penalties) and G lambda times the gradient of L_G, which is
 what the simultaneous rule computes with two gradient calls.
 """
@@ -37,7 +37,7 @@ def _assert_equivalent(trainer, real, z, tol=1e-6):
   grads = rule_gradients(trainer, real, z, tf.constant([3, 4], tf.int32))
   ref_d, ref_g = grads["simultaneous"]
   assert any(np.abs(g).max() > 0 for g in ref_g), "G gradient must not vanish"
-  for name in ("one_step_classic", "one_step_stateless"):
+  for name in ("one_step_classic", "one_step_stateless", "one_step_fused"):
     d, g = grads[name]
     for got, want in zip(d + g, ref_d + ref_g):
       np.testing.assert_allclose(got, want, rtol=tol, atol=tol * max(1.0, np.abs(want).max()))
@@ -64,7 +64,7 @@ def test_penalties_keep_equivalence_and_never_move_g(plugins_loaded, penalty):
   with_penalty.gan.generator.set_weights(plain.gan.generator.get_weights())
   with_penalty.gan.discriminator.set_weights(plain.gan.discriminator.get_weights())
   grads = _assert_equivalent(with_penalty, real, z)
-  for rule in ("simultaneous", "one_step_classic", "one_step_stateless"):
+  for rule in ("simultaneous", "one_step_classic", "one_step_stateless", "one_step_fused"):
     for got, want in zip(grads[rule][1], base[rule][1]):  # G unchanged by the penalty
       np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
   d_change = max(np.abs(a - b).max() for a, b in zip(grads["simultaneous"][0],

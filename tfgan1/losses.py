@@ -96,23 +96,37 @@ def frozen_discriminator_call(discriminator, x, labels=None):
   return tf.cast(logits, tf.float32)
 
 
-def routed_discriminator_call(gan, x, labels=None):
-  """One D forward on x, two copies of its logits with routed gradients.
+def batch_coupled(model):
+  """Whether a layer of `model` mixes samples of a batch (BatchNorm does), so
+  that D(concat(a, b)) differs from concat(D(a), D(b))."""
+  return any("BatchNormalization" in type(layer).__name__ or
+             getattr(layer, "tfgan1_batch_coupled", False)
+             for layer in model._flatten_layers(include_self=False))  # pylint: disable=protected-access
 
-  Returns (to_weights, to_input): the gradient reaching `to_weights` goes to
-  D's weights only, the one reaching `to_input` goes to x only. The one-step
-  loss then reads D(G(z)) once for both L_D (weights) and L_G (G through x),
-  the two backward passes a simultaneous step also makes, with no third D
-  forward. A custom gradient, since no stop-gradient placement can split one
-  forward pass's backward by destination.
+
+def routed_discriminator_call(gan, fake, fake_labels=None, real=None, real_labels=None):
+  """One D forward, logits with routed gradients: (real, fake->weights, fake->input).
+
+  The gradient reaching the `fake->weights` logits goes to D's weights only,
+  the one reaching `fake->input` goes to `fake` only (and on to G). The
+  one-step loss then reads D(G(z)) once for both L_D (weights) and L_G (G
+  through the input): the two backward passes a simultaneous step also makes,
+  with no third D forward. A custom gradient, since no stop-gradient placement
+  can split one forward pass's backward by destination. With `real` given
+  (a D without batch-coupled layers), the real batch joins the same forward;
+  its logits reach D's weights only. Returns real logits None without `real`.
   """
-  inputs = (lambda t: t) if labels is None else (lambda t: [t, labels])
+  n = None if real is None else tf.shape(real)[0]
+  join = (lambda a, b: b) if real is None else (lambda a, b: tf.concat([a, b], 0))
+  labels = None if fake_labels is None else join(real_labels, fake_labels)
 
   @tf.custom_gradient
   def forward(x):
     with tf.GradientTape(persistent=True) as tape:
       tape.watch(x)
-      logits = tf.cast(gan.discriminator(inputs(x), training=True), tf.float32)
+      both = join(real, x)
+      logits = tf.cast(gan.discriminator(both if labels is None else [both, labels],
+                                         training=True), tf.float32)
 
     def backward(to_weights, to_input, variables=None):
       weight_grads = tape.gradient(logits, variables, output_gradients=to_weights)
@@ -122,7 +136,10 @@ def routed_discriminator_call(gan, x, labels=None):
 
     return (logits, tf.identity(logits)), backward
 
-  return forward(x)
+  to_weights, to_input = forward(fake)
+  if real is None:
+    return None, to_weights, to_input
+  return to_weights[:n], to_weights[n:], to_input[n:]
 
 
 def penalty_terms(gan, real, fake_sg, seed, step, labels=None):
@@ -157,10 +174,14 @@ def one_step_objective(gan, real, z, seed, step, lam, form):
   fake, fake_y = gan.g_call(z)
   real, fake = gan.augment_pair(real, fake, seed)
   fake_sg = tf.stop_gradient(fake)
-  real_logits = gan.d_call(real, real_y)
   if form == "fused":  # one D forward on the fake batch serves L_D and L_G
-    fake_sg_logits, fake_logits = routed_discriminator_call(gan, fake, fake_y)
+    joined = not batch_coupled(gan.discriminator)
+    real_logits, fake_sg_logits, fake_logits = routed_discriminator_call(
+        gan, fake, fake_y, real if joined else None, real_y)
+    if not joined:
+      real_logits = gan.d_call(real, real_y)
   else:
+    real_logits = gan.d_call(real, real_y)
     fake_sg_logits = gan.d_call(fake_sg, fake_y)
   loss_d = gan.family.discriminator_loss(real_logits, fake_sg_logits)
   penalty, metrics = penalty_terms(gan, real, fake_sg, seed, step, real_y)

@@ -1,0 +1,107 @@
+"""tools/bench.py end to end on tiny networks: every mode writes JSON and
+Markdown that parse and hold the values the tables show."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TOOL = os.path.join(ROOT, "tools", "bench.py")
+TINY = ["--set=generator.hidden=[8]", "--set=discriminator.hidden=[8]",
+        "--set=train.batch_size=16", "--set=eval.num_samples=64"]
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+
+
+def _bench(*args, check=True):
+  done = subprocess.run([sys.executable, TOOL, *args], capture_output=True, text=True,
+                        cwd=ROOT, check=False, timeout=600)
+  if check:
+    assert done.returncode == 0, done.stderr[-3000:]
+  return done
+
+
+def _read(out, mode):
+  with open(os.path.join(out, f"{mode}.json"), encoding="utf-8") as f:
+    data = json.load(f)
+  with open(os.path.join(out, f"{mode}.md"), encoding="utf-8") as f:
+    return data, f.read()
+
+
+def test_speed_times_every_variant_and_the_cli(tmp_path):
+  from benchlib import variants
+  _bench("speed", "--models=ring8", "--jit=false", "--steps=2", "--rounds=2", "--warmup=1",
+         "--cli_models=ring8", f"--out={tmp_path}", *TINY,
+         "--set=train.log_every=2", "--set=train.sample_every=4",
+         "--set=train.checkpoint_every=4")
+  data, markdown = _read(tmp_path, "speed")
+  rows = {r["variant"]: r for r in data["rows"]}
+  assert set(rows) == set(variants.NAMES)
+  for row in rows.values():
+    assert len(row["ms"]) == 2 and 0 < row["ms_min"] <= row["ms_median"] <= row["ms_max"]
+    assert row["steps_per_s"] == pytest.approx(1000.0 / row["ms_median"])
+  assert rows["alternating"]["speedup_vs_alternating"] == pytest.approx(1.0)
+  base = rows["alternating"]["ms_median"]
+  fused = rows["one_step/fused"]
+  assert fused["speedup_vs_alternating"] == pytest.approx(base / fused["ms_median"])
+  (cli,) = data["cli"]
+  assert cli["cli_steps"] == 12 and cli["cli_steps_per_s"] > 0
+  assert cli["cli_over_bare"] == pytest.approx(cli["cli_steps_per_s"] / cli["bare_steps_per_s"])
+  assert "| ref/keras_io |" in markdown and "CLI / bare" in markdown
+  assert "ring8" in data["header"] or "ring8" in markdown
+
+
+def test_memory_one_subprocess_per_variant(tmp_path):
+  _bench("memory", "--models=ring8", "--jit=false", "--variants=one_step/fused,alternating",
+         "--steps=2", f"--out={tmp_path}", *TINY)
+  data, markdown = _read(tmp_path, "memory")
+  assert [r["variant"] for r in data["rows"]] == ["one_step/fused", "alternating"]
+  for row in data["rows"]:
+    assert row["device"] == "CPU" and row["peak_rss_mib"] >= row["built_rss_mib"] > 100
+    assert row["step_mib"] == pytest.approx(row["peak_rss_mib"] - row["built_rss_mib"])
+  assert markdown.count("| ring8 | off |") == 2
+
+
+def test_quality_calibrates_equal_wall_time_and_resumes(tmp_path):
+  args = ["quality", "--datasets=ring8", "--rules=one_step/fused,alternating",
+          "--penalties=none", "--seeds=1", "--seconds=0.5", f"--out={tmp_path}", *TINY]
+  _bench(*args)
+  data, markdown = _read(tmp_path, "quality")
+  rates = data["rates"]["ring8"]
+  for run in data["runs"]:
+    assert run["steps"] == int(0.5 * rates[run["rule"]])
+    assert 0 <= run["modes"] <= 8 and 0 <= run["high_quality"] <= 100
+    assert run["reverse_kl"] >= 0 and run["wall_s"] > 0
+  assert {s["rule"] for s in data["summary"]} == {"one_step/fused", "alternating"}
+  assert "PacGAN Table 1: PacGAN4 | | | | 7.8 ± 0.1 | 95.9 ± 1.4 | 0.07" in markdown
+  first = {(r["rule"], r["seed"]): r for r in data["runs"]}
+  # A second call with the same steps reads the finished runs back.
+  from benchlib import quality
+  for task in quality.tasks("ring8", ["alternating"], ["none"], 1,
+                            {"alternating": first[("alternating", 0)]["steps"]},
+                            os.path.join(tmp_path, "quality_runs"), 0.1, []):
+    assert quality.run_one(task, 1) == first[("alternating", 0)]
+
+
+def test_mean_and_standard_error():
+  from benchlib import quality
+  mean, se = quality.mean_se([1.0, 2.0, 3.0, 4.0])
+  assert mean == 2.5 and se == pytest.approx(1.2909944487358056 / 2)
+  rows = [{"dataset": "ring8", "rule": "a", "penalty": "none", "seed": s, "steps": 5,
+           "wall_s": 1.0, "modes": m, "high_quality": 90.0, "reverse_kl": 0.1}
+          for s, m in enumerate([8, 7])]
+  (summary,) = quality.summarize(rows)
+  assert summary["modes"] == (7.5, 0.5) and summary["all_modes_runs"] == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (["sprint"], "mode: 'sprint' is not allowed; choose one of: speed, memory, quality"),
+    (["speed", "--models=ring9"], "--models: 'ring9' is not allowed"),
+    (["quality", "--penalties=r3"], "--penalties: 'r3' is not allowed"),
+    (["speed", "--jit=maybe"], "--jit: 'maybe' is not allowed"),
+])
+def test_bad_arguments_are_one_line(args, message):
+  done = _bench(*args, check=False)
+  assert done.returncode == 2 and "Traceback" not in done.stderr
+  assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1

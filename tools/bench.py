@@ -1,0 +1,162 @@
+"""One benchmark tool: speed, memory and quality of the update rules.
+
+    python tools/bench.py speed   [--models ring8,mnist_dcgan,cifar10_sngan] [--jit false,true]
+    python tools/bench.py memory  [--models ...] [--variants ...]
+    python tools/bench.py quality [--datasets ring8,grid25] [--seeds 10] [--seconds 120]
+
+speed: milliseconds per step of each variant (the engine's rules: one_step in its
+three forms, simultaneous, alternating 1:1; the TensorFlow-tutorial and keras.io
+hand-written steps; the bare one-step loop on a constant batch), all built from
+the same seed and timed in interleaved rounds in one process; then the CLI run at
+the config's own intervals against the bare loop. memory: peak memory per variant,
+one subprocess each. quality: modes, high-quality share and reverse KL over seeds
+per rule, with and without R1, at equal wall time, beside PacGAN's Table 1.
+Each mode writes OUT/<mode>.json and OUT/<mode>.md (and prints the table).
+"""
+import json
+import os
+import platform
+import sys
+import time
+
+from absl import app
+from absl import flags
+
+from benchlib import models
+from benchlib import report
+from benchlib import variants as variants_lib
+from tfgan1 import benchmark
+from tfgan1.errors import UserError, run_tool
+
+MODES = ("speed", "memory", "quality")
+FLAGS = flags.FLAGS
+flags.DEFINE_list("models", ["ring8", "mnist_dcgan", "cifar10_sngan"],
+                  f"speed/memory: models, from {', '.join(models.NAMES)}.")
+flags.DEFINE_list("variants", list(variants_lib.NAMES), "speed/memory: variants.")
+flags.DEFINE_list("jit", ["false", "true"], "XLA off/on; 'config': the config's own.")
+flags.DEFINE_integer("steps", None, "Steps per timed round (speed: 20; memory: 20).")
+flags.DEFINE_integer("rounds", 5, "speed: timed rounds per variant.")
+flags.DEFINE_integer("warmup", 5, "speed: untimed steps per variant first.")
+flags.DEFINE_boolean("cli", True, "speed: also time the CLI run against the bare loop.")
+flags.DEFINE_list("cli_models", ["ring8", "mnist_dcgan"], "speed: models for the CLI run.")
+flags.DEFINE_multi_string("set", [], "Override a config key in every variant: a.b=value.")
+flags.DEFINE_string("out", "runs/bench", "Folder for <mode>.json and <mode>.md ('': none).")
+flags.DEFINE_list("datasets", ["ring8", "grid25"], "quality: toy datasets.")
+flags.DEFINE_list("rules", ["one_step/fused", "alternating"], "quality: rules.")
+flags.DEFINE_list("penalties", ["none", "r1"], "quality: none and/or r1.")
+flags.DEFINE_float("r1_weight", 0.1, "quality: R1 weight (gamma).")
+flags.DEFINE_integer("seeds", 10, "quality: seeds 0..N-1 per cell.")
+flags.DEFINE_float("seconds", 0, "quality: equal wall time per run (calibrated); 0: the "
+                   "config's own steps for every rule.")
+flags.DEFINE_integer("workers", 2, "quality: runs at once.")
+flags.DEFINE_integer("threads", 1, "quality: CPU threads per run.")
+
+
+def _log(line):
+  print(line, file=sys.stderr, flush=True)
+
+
+def _jits(config_jit=None):
+  allowed = {"false": False, "true": True}
+  out = []
+  for j in FLAGS.jit:
+    if j == "config":
+      out.append(config_jit)
+    elif j in allowed:
+      out.append(allowed[j])
+    else:
+      raise UserError(f"--jit: {j!r} is not allowed; choose from: config, false, true")
+  return out
+
+
+def _check(values, allowed, flag):
+  for v in values:
+    if v not in allowed:
+      raise UserError(f"--{flag}: {v!r} is not allowed; choose from: {', '.join(allowed)}")
+
+
+def _header(mode):
+  tf = benchmark.tensorflow()
+  gpus = tf.config.list_physical_devices("GPU")
+  return (f"bench.py {mode} {' '.join(sys.argv[2:])} | {time.strftime('%Y-%m-%d %H:%M')} | "
+          f"{platform.node()} {os.cpu_count()} CPUs, {len(gpus)} GPU(s), load "
+          f"{os.getloadavg()[0]:.1f} | TensorFlow {tf.__version__}")
+
+
+def _speed():
+  from benchlib import speed  # pylint: disable=g-import-not-at-top
+  steps = FLAGS.steps or 20
+  benchmark.check_at_least(1, steps=steps, rounds=FLAGS.rounds)
+  rows, cli_rows = [], []
+  for model in FLAGS.models:
+    jit_default = variants_lib.build_config(model, FLAGS.set).train.jit_compile
+    for jit in _jits(jit_default):
+      rows += speed.measure(model, jit, FLAGS.variants, steps, FLAGS.rounds, FLAGS.warmup,
+                            FLAGS.set, _log)
+      if FLAGS.cli and model in FLAGS.cli_models:
+        cli_rows.append(speed.cli_versus_bare(model, jit, steps, FLAGS.rounds, FLAGS.set, _log))
+  print("BENCH_ROWS " + json.dumps(rows))
+  header = _header("speed")
+  return "speed", header, {"rows": rows, "cli": cli_rows}, report.speed_markdown(
+      header, rows, cli_rows)
+
+
+def _memory():
+  from benchlib import memory  # pylint: disable=g-import-not-at-top
+  rows = []
+  for model in FLAGS.models:
+    for jit in _jits(variants_lib.build_config(model, FLAGS.set).train.jit_compile):
+      rows += memory.measure(model, jit, FLAGS.variants, FLAGS.steps or 20, FLAGS.set, _log)
+  header = _header("memory")
+  return "memory", header, {"rows": rows}, report.memory_markdown(header, rows)
+
+
+def _quality():
+  from benchlib import quality  # pylint: disable=g-import-not-at-top
+  _check(FLAGS.datasets, tuple(quality.PACGAN), "datasets")
+  _check(FLAGS.penalties, tuple(quality.PENALTIES), "penalties")
+  _check(FLAGS.rules, tuple(variants_lib.RULES), "rules")
+  benchmark.check_at_least(1, seeds=FLAGS.seeds, workers=FLAGS.workers, threads=FLAGS.threads)
+  out = os.path.join(FLAGS.out or "runs/bench", "quality_runs")
+  todo, rates = [], {}
+  for dataset in FLAGS.datasets:
+    if FLAGS.seconds > 0:
+      rates[dataset] = quality.calibrate(dataset, FLAGS.rules, FLAGS.threads, FLAGS.set)
+      steps_of = {r: int(FLAGS.seconds * rates[dataset][r]) for r in FLAGS.rules}
+    else:
+      own = variants_lib.build_config(dataset, FLAGS.set).train.steps
+      steps_of = {r: own for r in FLAGS.rules}
+    _log(f"{dataset}: steps per run {steps_of} (rates {rates.get(dataset)})")
+    todo += quality.tasks(dataset, FLAGS.rules, FLAGS.penalties, FLAGS.seeds, steps_of, out,
+                          FLAGS.r1_weight, FLAGS.set)
+  rows = quality.run_all(todo, FLAGS.workers, FLAGS.threads, _log)
+  summaries = quality.summarize(rows)
+  header = _header("quality")
+  return "quality", header, {"rates": rates, "runs": rows, "summary": summaries}, \
+      report.quality_markdown(header, summaries)
+
+
+def _main(argv):
+  if len(argv) != 2 or argv[1] not in MODES + ("_memory_child",):
+    raise UserError(f"mode: {' '.join(argv[1:]) or 'missing'!r} is not allowed; "
+                    f"choose one of: {', '.join(MODES)}")
+  _check(FLAGS.models, models.NAMES, "models")
+  _check(FLAGS.variants, variants_lib.NAMES, "variants")
+  if argv[1] == "_memory_child":
+    from benchlib import memory  # pylint: disable=g-import-not-at-top
+    memory.child(FLAGS.models[0], FLAGS.variants[0], _jits()[0], FLAGS.steps, FLAGS.set)
+    return
+  mode, header, payload, markdown = {"speed": _speed, "memory": _memory,
+                                     "quality": _quality}[argv[1]]()
+  print(markdown)
+  if FLAGS.out:
+    for path in report.write(FLAGS.out, mode, header, payload, markdown):
+      _log(f"wrote {path}")
+
+
+def main(argv):
+  run_tool(lambda: _main(argv), [argv[0]])
+
+
+if __name__ == "__main__":
+  app.run(main)

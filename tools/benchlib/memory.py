@@ -1,0 +1,65 @@
+"""`bench.py memory`: peak memory of each variant, one fresh subprocess each.
+
+On a GPU the figure is TensorFlow's own peak (`get_memory_info`) over the timed
+steps. On a CPU it is the subprocess's peak resident set (`ru_maxrss`), of which
+`step_mib` is the part above the resident set just before the first step: what
+tracing and running the step added to the built run.
+"""
+import json
+import os
+import resource
+import subprocess
+import sys
+
+from benchlib import models
+from benchlib import variants as variants_lib
+
+_TOOL = os.path.join(models.ROOT, "tools", "bench.py")
+
+
+def _rss_mib():
+  with open("/proc/self/status", encoding="ascii") as f:
+    for line in f:
+      if line.startswith("VmRSS:"):
+        return int(line.split()[1]) / 1024.0
+  return float("nan")
+
+
+def child(model, name, jit, steps, extra):
+  """Runs in the subprocess: builds one variant, steps it, prints one JSON line."""
+  from tfgan1 import benchmark  # pylint: disable=g-import-not-at-top
+  tf = benchmark.tensorflow()
+  gpu = bool(tf.config.list_physical_devices("GPU"))
+  variant = variants_lib.build(model, name, jit, extra)
+  built_mib = _rss_mib()
+  if gpu:
+    tf.config.experimental.reset_memory_stats("GPU:0")
+  for _ in range(steps):
+    out = variant.step()
+  variants_lib.fetch(out)
+  peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+  result = {"model": model, "variant": name, "jit_compile": jit, "steps": steps,
+            "device": "GPU" if gpu else "CPU", "built_rss_mib": built_mib,
+            "peak_rss_mib": peak_mib, "step_mib": peak_mib - built_mib}
+  if gpu:
+    result["gpu_peak_mib"] = tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20
+  print("BENCH_MEMORY " + json.dumps(result), flush=True)
+
+
+def measure(model, jit, names, steps, extra=(), log=print):
+  rows = []
+  for name in names:
+    command = [sys.executable, _TOOL, "_memory_child", f"--models={model}",
+               f"--variants={name}", f"--jit={str(jit).lower()}", f"--steps={steps}"]
+    command += [f"--set={e}" for e in extra]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=models.ROOT,
+                          check=False)
+    lines = [l for l in done.stdout.splitlines() if l.startswith("BENCH_MEMORY ")]
+    if done.returncode or not lines:
+      raise RuntimeError(f"memory child {model} {name} failed: "
+                         f"{(done.stderr or done.stdout).strip().splitlines()[-1:]}")
+    rows.append(json.loads(lines[-1][len("BENCH_MEMORY "):]))
+    r = rows[-1]
+    log(f"{model} XLA {jit} {name}: peak RSS {r['peak_rss_mib']:.0f} MiB, "
+        f"step {r['step_mib']:.1f} MiB")
+  return rows

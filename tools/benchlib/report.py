@@ -1,0 +1,89 @@
+"""JSON and Markdown output of `bench.py`: one format for every mode."""
+import json
+import os
+
+from benchlib import quality
+from benchlib import variants as variants_lib
+
+
+def write(out, mode, header, payload, markdown):
+  """Writes OUT/<mode>.json and OUT/<mode>.md; returns their paths."""
+  os.makedirs(out, exist_ok=True)
+  paths = (os.path.join(out, f"{mode}.json"), os.path.join(out, f"{mode}.md"))
+  with open(paths[0], "w", encoding="utf-8") as f:
+    json.dump({"header": header, **payload}, f, indent=1)
+  with open(paths[1], "w", encoding="utf-8") as f:
+    f.write(markdown)
+  return paths
+
+
+def _spread(row):
+  return f"{row['ms_median']:.2f} ({row['ms_min']:.2f}–{row['ms_max']:.2f})"
+
+
+def speed_markdown(header, rows, cli_rows):
+  lines = [f"<!-- {header} -->"]
+  for model in dict.fromkeys(r["model"] for r in rows):
+    for jit in dict.fromkeys(r["jit_compile"] for r in rows if r["model"] == model):
+      group = [r for r in rows if r["model"] == model and r["jit_compile"] == jit]
+      lines += ["", f"**{model}, XLA {'on' if jit else 'off'}**", "",
+                "| variant | ms/step, median (min–max) | steps/s | × alternating |",
+                "|---|---|---|---|"]
+      for r in group:
+        ratio = r["speedup_vs_alternating"]
+        lines.append(f"| {r['variant']} | {_spread(r)} | {r['steps_per_s']:.1f} | "
+                     + (f"×{ratio:.2f} |" if ratio else "– |"))
+      lines += _targets(group)
+  if cli_rows:
+    lines += ["", "| model | XLA | CLI steps/s | bare loop steps/s | CLI / bare |",
+              "|---|---|---|---|---|"]
+    lines += [f"| {c['model']} | {'on' if c['jit_compile'] else 'off'} | "
+              f"{c['cli_steps_per_s']:.1f} | {c['bare_steps_per_s']:.1f} | "
+              f"×{c['cli_over_bare']:.3f} |" for c in cli_rows]
+  return "\n".join(lines) + "\n"
+
+
+def _targets(group):
+  """The issue's ratios: the fastest one_step form against each reference."""
+  by = {r["variant"]: r["ms_median"] for r in group}
+  forms = {k: v for k, v in by.items() if k.startswith("one_step/")}
+  if not forms:
+    return []
+  best = min(forms, key=forms.get)
+  out = [""]
+  for other in variants_lib.REFERENCES + ("simultaneous", variants_lib.BARE):
+    if other in by:
+      out.append(f"- {best} is ×{by[other] / forms[best]:.2f} the speed of {other}")
+  return out
+
+
+def memory_markdown(header, rows):
+  lines = [f"<!-- {header} -->", "",
+           "| model | XLA | variant | peak RSS MiB | step MiB | GPU peak MiB |",
+           "|---|---|---|---|---|---|"]
+  for r in rows:
+    gpu = f"{r['gpu_peak_mib']:.0f}" if "gpu_peak_mib" in r else "–"
+    lines.append(f"| {r['model']} | {'on' if r['jit_compile'] else 'off'} | {r['variant']} | "
+                 f"{r['peak_rss_mib']:.0f} | {r['step_mib']:.1f} | {gpu} |")
+  return "\n".join(lines) + "\n"
+
+
+def _pm(pair, fmt):
+  return f"{fmt.format(pair[0])} ± {fmt.format(pair[1])}"
+
+
+def quality_markdown(header, summaries):
+  lines = [f"<!-- {header} -->", "",
+           "| data | rule | penalty | seeds | steps | modes | high quality % | reverse KL | "
+           "all modes | wall s |", "|---|---|---|---|---|---|---|---|---|---|"]
+  for s in summaries:
+    lines.append(
+        f"| {s['dataset']} | {s['rule']} | {s['penalty']} | {s['seeds']} | {s['steps']} | "
+        f"{_pm(s['modes'], '{:.1f}')} | {_pm(s['high_quality'], '{:.1f}')} | "
+        f"{_pm(s['reverse_kl'], '{:.3f}')} | {s['all_modes_runs']}/{s['seeds']} | "
+        f"{s['wall_s'][0]:.0f} |")
+  for dataset in dict.fromkeys(s["dataset"] for s in summaries):
+    for name, (m, m_se, hq, hq_se, kl) in quality.PACGAN[dataset].items():
+      lines.append(f"| {dataset} | PacGAN Table 1: {name} | | | | {m} ± {m_se} | "
+                   f"{hq} ± {hq_se} | {kl} | | |")
+  return "\n".join(lines) + "\n"

@@ -1,0 +1,92 @@
+"""`bench.py speed`: milliseconds per step of every variant, interleaved in one
+process, and the whole CLI run against the bare loop."""
+import glob
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from benchlib import models
+from benchlib import variants as variants_lib
+
+
+def time_variant(variant, steps):
+  """Milliseconds per step over `steps` steps (waits for the last one)."""
+  start = time.perf_counter()
+  out = None
+  for _ in range(steps):
+    out = variant.step()
+  variants_lib.fetch(out)
+  return 1000.0 * (time.perf_counter() - start) / steps
+
+
+def interleave(built, steps, rounds, warmup):
+  """{name: [ms per step, one per round]}; every round visits every variant."""
+  for variant in built:
+    for _ in range(warmup):
+      variants_lib.fetch(variant.step())
+  times = {v.name: [] for v in built}
+  for _ in range(rounds):
+    for variant in built:
+      times[variant.name].append(time_variant(variant, steps))
+  return times
+
+
+def row(model, jit, name, ms, base_ms):
+  median = statistics.median(ms)
+  return {"model": model, "jit_compile": jit, "variant": name,
+          "ms_median": median, "ms_min": min(ms), "ms_max": max(ms), "ms": ms,
+          "steps_per_s": 1000.0 / median,
+          "speedup_vs_alternating": (statistics.median(base_ms) / median
+                                     if base_ms else None)}
+
+
+def measure(model, jit, names, steps, rounds, warmup, extra=(), log=print):
+  start = time.perf_counter()
+  built = [variants_lib.build(model, name, jit, extra) for name in names]
+  times = interleave(built, steps, rounds, warmup)
+  log(f"{model} XLA {jit}: {len(built)} variants, {rounds} rounds x {steps} steps, "
+      f"{time.perf_counter() - start:.0f} s")
+  base = times.get(variants_lib.BASE)
+  return [row(model, jit, name, ms, base) for name, ms in times.items()]
+
+
+def _cli_rate(workdir):
+  """Steps/s of a finished run between its first and last logged step, read
+  with TensorBoard's own event reader (sampling and checkpoints fall inside)."""
+  from tensorboard.backend.event_processing import event_accumulator  # pylint: disable=g-import-not-at-top
+  path = glob.glob(os.path.join(workdir, "events.out.tfevents.*"))[0]
+  acc = event_accumulator.EventAccumulator(path, size_guidance={"tensors": 0})
+  acc.Reload()
+  events = acc.Tensors("loss/d")
+  first, last = events[0], events[-1]
+  return (last.step - first.step) / (last.wall_time - first.wall_time)
+
+
+def cli_versus_bare(model, jit, steps, rounds, extra=(), log=print):
+  """The CLI run's steps/s (a subprocess, shipped intervals, eval off) against
+  the bare loop's, timed in this process before and after it."""
+  path, overrides, _ = models.preset(model)
+  bare = variants_lib.build(model, variants_lib.BARE, jit, extra)
+  cfg = bare.run.config.train
+  total = 2 * max(cfg.sample_every, cfg.checkpoint_every) + 2 * cfg.log_every
+  before = interleave([bare], steps, rounds, 3)[bare.name]
+  with tempfile.TemporaryDirectory() as workdir:
+    command = [sys.executable, "-m", "tfgan1.run", "--config", path, "--workdir", workdir,
+               "--set", f"train.steps={total}", "--set", "eval.every=0",
+               "--set", f"train.jit_compile={str(jit).lower()}"]
+    for override in overrides + list(extra):
+      command += ["--set", override]
+    subprocess.run(command, check=True, capture_output=True, cwd=models.ROOT)
+    cli = _cli_rate(workdir)
+  after = interleave([bare], steps, rounds, 0)[bare.name]
+  bare_rate = 1000.0 / statistics.median(before + after)
+  log(f"{model} XLA {jit}: CLI {cli:.1f} steps/s over {total} steps, bare "
+      f"{bare_rate:.1f} steps/s")
+  return {"model": model, "jit_compile": jit, "cli_steps": total,
+          "intervals": {"log": cfg.log_every, "sample": cfg.sample_every,
+                        "checkpoint": cfg.checkpoint_every},
+          "cli_steps_per_s": cli, "bare_steps_per_s": bare_rate,
+          "bare_ms_before": before, "bare_ms_after": after, "cli_over_bare": cli / bare_rate}
