@@ -29,8 +29,24 @@ def _zeros_for_none(grads, variables):
   return [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
 
 
-def _norm(grads):
-  return tf.linalg.global_norm(grads)
+def _squares(grads):
+  """A [1] tensor: the sum of squares of every gradient entry, in float32.
+
+  One pass over the gradients serves both the reported norm (its square root)
+  and the finite check (the sum is nan or inf when any entry is): a square sum
+  that overflows float32 (entries beyond ~1e19) counts as non-finite too.
+  """
+  if not grads:
+    return tf.zeros([1])
+  return tf.reshape(tf.add_n([tf.reduce_sum(tf.square(tf.cast(g, tf.float32)))
+                              for g in grads]), [1])
+
+
+def _checked(metrics, d_grads, g_grads):
+  """(the guard's part for one update, {grad_norm_d, grad_norm_g})."""
+  d_sq, g_sq = _squares(d_grads), _squares(g_grads)
+  norms = {"grad_norm_d": tf.sqrt(d_sq[0]), "grad_norm_g": tf.sqrt(g_sq[0])}
+  return (metrics, [d_sq], [g_sq]), norms
 
 
 class Trainer:
@@ -160,10 +176,10 @@ class Trainer:
         self._apply("d", d_grads, self.d_vars)
         self._apply("g", g_grads, self.g_vars)
       self._after_d_update()
+    part, norms = _checked(metrics, d_grads, g_grads)
     with tf.control_dependencies(d_grads + g_grads):
-      ok = self.guard.apply_if_finite(update, [(metrics, d_grads, g_grads)], self.step + 1,
-                                      forward_state)
-    metrics.update(grad_norm_d=_norm(d_grads), grad_norm_g=_norm(g_grads))
+      ok = self.guard.apply_if_finite(update, [part], self.step + 1, forward_state)
+    metrics.update(norms)
     return self._finish(metrics, ok)
 
   def simultaneous_gradients(self, real, z, seed):
@@ -188,10 +204,10 @@ class Trainer:
       self._apply("d", d_grads, self.d_vars)
       self._apply("g", g_grads, self.g_vars)
       self._after_d_update()
+    part, norms = _checked(metrics, d_grads, g_grads)
     with tf.control_dependencies(d_grads + g_grads):  # as in _one_step
-      ok = self.guard.apply_if_finite(update, [(metrics, d_grads, g_grads)], self.step + 1,
-                                      forward_state)
-    metrics.update(grad_norm_d=_norm(d_grads), grad_norm_g=_norm(g_grads))
+      ok = self.guard.apply_if_finite(update, [part], self.step + 1, forward_state)
+    metrics.update(norms)
     return self._finish(metrics, ok)
 
   def _state(self):
@@ -215,7 +231,8 @@ class Trainer:
       d_grads = self._grads(tape, loss, self.d_vars)
       self._apply("d", d_grads, self.d_vars)
       self._after_d_update()
-      parts.append((dict(metrics), d_grads, []))
+      part, d_norm = _checked(dict(metrics), d_grads, [])
+      parts.append(part)
     for j in range(self.cfg.n_g):
       with tf.GradientTape() as tape:
         loss_g = losses.generator_objective(
@@ -224,7 +241,9 @@ class Trainer:
         scaled = self.guard.scale_loss(loss_g)
       g_grads = self._grads(tape, scaled, self.g_vars)
       self._apply("g", g_grads, self.g_vars)
-      parts.append(({"loss_g": loss_g}, [], g_grads))
+      part, g_norm = _checked({"loss_g": loss_g}, [], g_grads)
+      parts.append(part)
     ok = self.guard.undo_unless_finite(parts, state, saved, self.step + 1)
-    metrics.update(loss_g=loss_g, grad_norm_d=_norm(d_grads), grad_norm_g=_norm(g_grads))
+    metrics.update(loss_g=loss_g, grad_norm_d=d_norm["grad_norm_d"],
+                   grad_norm_g=g_norm["grad_norm_g"])
     return self._finish(metrics, ok)
