@@ -4,12 +4,16 @@ An evaluator is an `EVALUATORS` plugin: built as `cls(data, **kwargs)` from an
 `eval.metrics` entry (or the dataset's `default_evaluators` when `metrics` is
 absent), then called as `evaluate(samples) -> {metric: float}` with `samples` a
 float32 NumPy array [N, *data shape] in the data's own coordinates. Every
-evaluator of one evaluation sees the same samples.
+evaluator of one evaluation sees the same samples. For a conditional G the
+samples are drawn for known labels, cycling through the classes (so balanced),
+from the same fixed seed; an evaluator whose `evaluate` has a `labels`
+parameter gets them (int32 [N]) as `evaluate(samples, labels=labels)`.
 
 Results go to metrics.jsonl and TensorBoard `eval/*`. With `eval.best`, the run's
 checkpoint at the best value so far is also kept in checkpoints/best/ (one
 checkpoint, plus best.json naming its step and value).
 """
+import inspect
 import json
 import math
 import os
@@ -46,6 +50,13 @@ def specs(config, data):
            _spec(e, "eval.metrics")) for e in defaults]
 
 
+def _evaluate(evaluator, samples, labels):
+  """evaluator.evaluate, given the intended labels when it takes them."""
+  if labels is not None and "labels" in inspect.signature(evaluator.evaluate).parameters:
+    return evaluator.evaluate(samples, labels=labels)
+  return evaluator.evaluate(samples)
+
+
 class Evaluation:
   """The evaluators of one run, built (and their arguments checked) up front."""
 
@@ -70,7 +81,7 @@ class Evaluation:
                              self.config.seed + _SAMPLE_SEED_OFFSET, labels)
     metrics = {}
     for name, evaluator in self.evaluators:
-      for key, value in evaluator.evaluate(samples).items():
+      for key, value in _evaluate(evaluator, samples, labels).items():
         if key in metrics:  # two evaluators with one key: keep both, say whose
           key = f"{name}/{key}"
         metrics[key] = float(value)

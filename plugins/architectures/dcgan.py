@@ -6,9 +6,12 @@ ends in a Dense logit. Widths follow the paper's 64x64 model: with
 `base_channels` b, G starts at b * 2^(n-1) channels and halves at every
 up-sampling, D starts at b and doubles (n = number of stride-2 layers).
 
-`conditional: true` (labelled data): G takes [noise, labels] and uses
-class-conditional BatchNorm, D takes [images, labels] and ends in a projection
-head (see conditional.py).
+`conditional: true` (labelled data): G takes [noise, labels], joins the one-hot
+label to the noise and uses class-conditional BatchNorm; D takes [images, labels]
+and ends in a projection head (see conditional.py). The joined label gives each
+class its own learned 7x7 (or 8x8) start map: with only two BatchNorms in G, the
+per-channel gamma[y], beta[y] alone are spatially uniform and conditioned weakly
+(mnist_cdcgan: 20% class accuracy at step 2000 without the join).
 
 The helpers here (`image_shape`, `positive_int`, `leaky_relu`, `maybe_spectral`,
 `logit_model`) are shared with `resnet.py`.
@@ -104,7 +107,8 @@ class DCGAN:
       inputs = [z, cond.label_input(keras)]
       onehot = cond.one_hot(keras, inputs[1], classes)
     # No biases before BatchNorm: its beta makes them redundant.
-    x = keras.layers.Dense(side * side * width, use_bias=False)(z)
+    first = keras.layers.Concatenate()([z, onehot]) if classes else z
+    x = keras.layers.Dense(side * side * width, use_bias=False)(first)
     x = _bn_relu(keras, keras.layers.Reshape((side, side, width))(x), onehot)
     for _ in range(strided - 1):
       width //= 2

@@ -7,7 +7,11 @@ the same split the tool uses when it trains on one set. Each record holds:
 - `mnist_fd`: Frechet distance between generated and reference features;
 - `mnist_is`: the classifier's Inception Score of the generated digits;
 - `mnist_fd_real`, `mnist_is_real`: the same for as many held-out real digits,
-  the floor a generator of fresh, real-looking digits would reach.
+  the floor a generator of fresh, real-looking digits would reach;
+- conditional runs only (the evaluation then passes each sample's intended
+  label, see tfgan1/evaluation.py): `class_accuracy`, the fraction of samples the
+  classifier reads as the digit G was asked for, and `class_accuracy/<k>`, the
+  same among the samples asked to be digit k (the dataset's 10 classes).
 Without a trained classifier the evaluator says so once, with the command that
 trains one, and returns nothing: the run goes on.
 """
@@ -94,6 +98,11 @@ class MnistScores:
     self.path = classifier or default_classifier_path()
     self._model, self._said_missing, self._reference = None, False, None
     self._floor = {}
+    classes = getattr(data.spec, "num_classes", None)
+    self._accuracy = classes in (None, 10)  # the classifier's classes: the 10 digits
+    if not self._accuracy:
+      logging.warning("eval: 'mnist' reports no class_accuracy: the data has %d "
+                      "classes, the MNIST classifier reads the 10 digits", classes)
 
   def _ready(self):
     """Loads the classifier and the reference statistics once; False without one."""
@@ -119,17 +128,38 @@ class MnistScores:
     return np.asarray(features, np.float64), np.asarray(logits, np.float64)
 
   def _scores(self, images):
+    """(FD, IS, logits) of float images."""
     features, logits = self._features(images)
     fd = stats.frechet_distance_from_moments(*self._reference, *stats.mean_cov(features))
-    return fd, stats.inception_score(logits, min(self.splits, len(images)))[0]
+    return fd, stats.inception_score(logits, min(self.splits, len(images)))[0], logits
 
-  def evaluate(self, samples):
+  def evaluate(self, samples, labels=None):
+    """The scores of `samples`; with `labels` (their intended digits), also
+    the classifier's accuracy against them."""
     if not self._ready():
       return {}
-    fd, score = self._scores(np.clip(samples, -1.0, 1.0))
+    fd, score, logits = self._scores(np.clip(samples, -1.0, 1.0))
     n = min(len(samples), len(self._held_images))
     if n not in self._floor:  # real digits do not change: once per sample count
-      self._floor[n] = self._scores(to_float(self._held_images[:n]))
+      self._floor[n] = self._scores(to_float(self._held_images[:n]))[:2]
     fd_real, is_real = self._floor[n]
-    return {"mnist_fd": fd, "mnist_is": score, "mnist_fd_real": fd_real,
-            "mnist_is_real": is_real}
+    record = {"mnist_fd": fd, "mnist_is": score, "mnist_fd_real": fd_real,
+              "mnist_is_real": is_real}
+    if labels is not None and self._accuracy:
+      record.update(class_accuracy(logits, labels))
+    return record
+
+
+def class_accuracy(logits, labels, num_classes=10):
+  """{class_accuracy: overall, class_accuracy/<k>: among labels == k} of the
+  classifier's argmax against the intended `labels` (classes never asked for
+  are left out rather than reported as 0 or NaN)."""
+  labels = np.asarray(labels).reshape(-1)
+  if labels.shape[0] != len(logits):
+    raise ValueError(f"{len(logits)} samples but {labels.shape[0]} labels")
+  hit = np.argmax(logits, axis=-1) == labels
+  record = {"class_accuracy": float(hit.mean())}
+  for k in range(num_classes):
+    if (labels == k).any():
+      record[f"class_accuracy/{k}"] = float(hit[labels == k].mean())
+  return record
