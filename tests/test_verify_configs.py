@@ -48,4 +48,4 @@ def test_verify_passes(plugins_loaded, path, capsys):
   result = json.loads(out[out.index("{"):])
   assert result["ok"] is True
   assert result["worst_relative"] <= result["tolerance"]
-  assert len(result["pairs"]) == 6  # 3 comparisons x (D, G)
+  assert len(result["pairs"]) == 8  # 4 comparisons x (D, G)
