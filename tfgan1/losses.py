@@ -116,7 +116,6 @@ def routed_discriminator_call(gan, fake, fake_labels=None, real=None, real_label
   (a D without batch-coupled layers), the real batch joins the same forward;
   its logits reach D's weights only. Returns real logits None without `real`.
   """
-  n = None if real is None else tf.shape(real)[0]
   join = (lambda a, b: b) if real is None else (lambda a, b: tf.concat([a, b], 0))
   labels = None if fake_labels is None else join(real_labels, fake_labels)
 
@@ -139,6 +138,7 @@ def routed_discriminator_call(gan, fake, fake_labels=None, real=None, real_label
   to_weights, to_input = forward(fake)
   if real is None:
     return None, to_weights, to_input
+  n = tf.shape(to_weights)[0] // 2  # D may judge several samples per logit (packing)
   return to_weights[:n], to_weights[n:], to_input[n:]
 
 
