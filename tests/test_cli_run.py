@@ -94,7 +94,7 @@ def test_console_lines_and_train_log(short_run):
   assert re.fullmatch(r"generator mlp: [\d,]+ parameters \| discriminator mlp: [\d,]+ parameters",
                       lines[2])
   assert lines[3] == "data ring8: an endless stream | batch 64"
-  assert lines[4] == "rule one_step (stateless) | loss hinge | 60 steps"
+  assert lines[4] == "rule one_step (fused) | loss hinge | 60 steps"
   assert re.search(r"^step 20/60 \| [\d.]+ steps/s \| ETA \d+:\d\d:\d\d \| loss_d=\S+ loss_g=",
                    out.stderr, re.M), out.stderr[-2000:]
   assert re.fullmatch(r"done: step 60 in \d+:\d\d:\d\d \| modes=\d high_quality=\S+ "
@@ -323,7 +323,7 @@ def test_verify_cli(tmp_path):
   assert ok.returncode == 0, ok.stderr[-2000:]
   result = json.loads(ok.stdout)
   assert result["ok"] and result["worst_relative"] <= result["tolerance"] < 1e-3
-  assert len(result["pairs"]) == 6
+  assert len(result["pairs"]) == 8  # 4 comparisons x (D, G)
   bad = run_cli("--config", CONFIG, "--verify", *SMALL, "--set", "discriminator.dropout=0.5")
   assert bad.returncode == 1
   result = json.loads(bad.stdout)

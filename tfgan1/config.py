@@ -63,7 +63,7 @@ class TrainConfig:
   rule: str = _field("one_step", "update rule",
                      choices=("one_step", "simultaneous", "alternating"))
   one_step_form: str = _field(
-      "stateless", "classic: 3 D calls; stateless: G term calls D with "
+      "fused", "classic: 3 D calls; stateless: G term calls D with "
       "stop-gradient weights; fused: 2 D calls, one D(G(z)) with routed gradients",
       choices=("classic", "fused", "stateless"))
   steps: int = _field(10000, "train steps (alternating: iterations)", min=1)

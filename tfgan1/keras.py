@@ -85,7 +85,7 @@ class GAN(keras.Model):
     lambda_: G's weight in the one-step loss.
     ema: None, a decay (`0.999`) or `{"decay", "start"}`: an EMA copy of G,
       `ema_generator`, updated after every step.
-    one_step_form: `"stateless"` or `"classic"` (see README, update rules).
+    one_step_form: `"fused"`, `"stateless"` or `"classic"` (see README, update rules).
     n_d: alternating: D updates per step (each on the same Keras batch).
     n_g: alternating: G updates per step.
     noise: `"normal"` or `"uniform"`, the noise `fit` draws for G.
@@ -100,7 +100,7 @@ class GAN(keras.Model):
   """
 
   def __init__(self, generator, discriminator, loss="hinge", rule="one_step",
-               penalties=(), lambda_=1.0, ema=None, *, one_step_form="stateless",
+               penalties=(), lambda_=1.0, ema=None, *, one_step_form="fused",
                n_d=1, n_g=1, noise="normal", seed=0, **kwargs):
     super().__init__(**kwargs)
     if not (generator.built and discriminator.built):

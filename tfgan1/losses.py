@@ -6,6 +6,8 @@
 
 classic G term:    L_G(D(G(z)), D(x)) - L_G(D(sg(G(z))), D(x))
 stateless G term:  L_G(D_sg(G(z)), sg(D(x)))   with D_sg = D under stop-gradient weights
+fused (default):   L_D and L_G read one D(G(z)) whose custom gradient sends L_D's
+                   share to D's weights and L_G's share to G (no third D call)
 
 Both G terms give D a zero gradient and G the gradient of L_G. For relativistic
 families L_G also reads D(x): in the classic form both terms read the same D(x),
@@ -96,35 +98,25 @@ def frozen_discriminator_call(discriminator, x, labels=None):
   return tf.cast(logits, tf.float32)
 
 
-def batch_coupled(model):
-  """Whether a layer of `model` mixes samples of a batch (BatchNorm does), so
-  that D(concat(a, b)) differs from concat(D(a), D(b))."""
-  return any("BatchNormalization" in type(layer).__name__ or
-             getattr(layer, "tfgan1_batch_coupled", False)
-             for layer in model._flatten_layers(include_self=False))  # pylint: disable=protected-access
+def routed_discriminator_call(gan, fake, labels=None):
+  """One D forward on `fake`, two copies of its logits: (to_weights, to_input).
 
+  The gradient reaching `to_weights` goes to D's weights only, the one reaching
+  `to_input` goes to `fake` only (and on to G). The one-step loss then reads
+  D(G(z)) once for both L_D (weights) and L_G (G through the input): the
+  backward passes a simultaneous step also makes, with no third D forward. A
+  custom gradient, since no stop-gradient placement can split one forward
+  pass's backward by destination.
 
-def routed_discriminator_call(gan, fake, fake_labels=None, real=None, real_labels=None):
-  """One D forward, logits with routed gradients: (real, fake->weights, fake->input).
-
-  The gradient reaching the `fake->weights` logits goes to D's weights only,
-  the one reaching `fake->input` goes to `fake` only (and on to G). The
-  one-step loss then reads D(G(z)) once for both L_D (weights) and L_G (G
-  through the input): the two backward passes a simultaneous step also makes,
-  with no third D forward. A custom gradient, since no stop-gradient placement
-  can split one forward pass's backward by destination. With `real` given
-  (a D without batch-coupled layers), the real batch joins the same forward;
-  its logits reach D's weights only. Returns real logits None without `real`.
+  Not done: joining the real batch into the same D call. Measured on CPU it
+  was slower (docs/BENCHMARKS.md): the input-gradient pass then runs over the
+  real half too.
   """
-  join = (lambda a, b: b) if real is None else (lambda a, b: tf.concat([a, b], 0))
-  labels = None if fake_labels is None else join(real_labels, fake_labels)
-
   @tf.custom_gradient
   def forward(x):
     with tf.GradientTape(persistent=True) as tape:
       tape.watch(x)
-      both = join(real, x)
-      logits = tf.cast(gan.discriminator(both if labels is None else [both, labels],
+      logits = tf.cast(gan.discriminator(x if labels is None else [x, labels],
                                          training=True), tf.float32)
 
     def backward(to_weights, to_input, variables=None):
@@ -135,11 +127,7 @@ def routed_discriminator_call(gan, fake, fake_labels=None, real=None, real_label
 
     return (logits, tf.identity(logits)), backward
 
-  to_weights, to_input = forward(fake)
-  if real is None:
-    return None, to_weights, to_input
-  n = tf.shape(to_weights)[0] // 2  # D may judge several samples per logit (packing)
-  return to_weights[:n], to_weights[n:], to_input[n:]
+  return forward(fake)
 
 
 def penalty_terms(gan, real, fake_sg, seed, step, labels=None):
@@ -174,14 +162,10 @@ def one_step_objective(gan, real, z, seed, step, lam, form):
   fake, fake_y = gan.g_call(z)
   real, fake = gan.augment_pair(real, fake, seed)
   fake_sg = tf.stop_gradient(fake)
+  real_logits = gan.d_call(real, real_y)
   if form == "fused":  # one D forward on the fake batch serves L_D and L_G
-    joined = not batch_coupled(gan.discriminator)
-    real_logits, fake_sg_logits, fake_logits = routed_discriminator_call(
-        gan, fake, fake_y, real if joined else None, real_y)
-    if not joined:
-      real_logits = gan.d_call(real, real_y)
+    fake_sg_logits, fake_logits = routed_discriminator_call(gan, fake, fake_y)
   else:
-    real_logits = gan.d_call(real, real_y)
     fake_sg_logits = gan.d_call(fake_sg, fake_y)
   loss_d = gan.family.discriminator_loss(real_logits, fake_sg_logits)
   penalty, metrics = penalty_terms(gan, real, fake_sg, seed, step, real_y)
