@@ -68,7 +68,7 @@ def test_quality_calibrates_equal_wall_time_and_resumes(tmp_path):
           "--penalties=none", "--seeds=1", "--seconds=0.5", f"--out={tmp_path}", *TINY]
   _bench(*args)
   data, markdown = _read(tmp_path, "quality")
-  rates = data["rates"]["ring8"]
+  rates = data["rates"]["ring8/none"]
   for run in data["runs"]:
     assert run["steps"] == int(0.5 * rates[run["rule"]])
     assert 0 <= run["modes"] <= 8 and 0 <= run["high_quality"] <= 100
@@ -79,7 +79,7 @@ def test_quality_calibrates_equal_wall_time_and_resumes(tmp_path):
   # A second call with the same steps reads the finished runs back.
   from benchlib import quality
   for task in quality.tasks("ring8", ["alternating"], ["none"], 1,
-                            {"alternating": first[("alternating", 0)]["steps"]},
+                            {("alternating", "none"): first[("alternating", 0)]["steps"]},
                             os.path.join(tmp_path, "quality_runs"), 0.1, []):
     assert quality.run_one(task, 1) == first[("alternating", 0)]
 

@@ -48,6 +48,8 @@ flags.DEFINE_float("r1_weight", 0.1, "quality: R1 weight (gamma).")
 flags.DEFINE_integer("seeds", 10, "quality: seeds 0..N-1 per cell.")
 flags.DEFINE_float("seconds", 0, "quality: equal wall time per run (calibrated); 0: the "
                    "config's own steps for every rule.")
+flags.DEFINE_float("decay", 0, "quality: if > 0, every run's learning rate decays linearly "
+                   "from this value to 0 over its own steps; 0: the config's own.")
 flags.DEFINE_integer("workers", 2, "quality: runs at once.")
 flags.DEFINE_integer("threads", 1, "quality: CPU threads per run.")
 
@@ -120,15 +122,19 @@ def _quality():
   out = os.path.join(FLAGS.out or "runs/bench", "quality_runs")
   todo, rates = [], {}
   for dataset in FLAGS.datasets:
-    if FLAGS.seconds > 0:
-      rates[dataset] = quality.calibrate(dataset, FLAGS.rules, FLAGS.threads, FLAGS.set)
-      steps_of = {r: int(FLAGS.seconds * rates[dataset][r]) for r in FLAGS.rules}
-    else:
-      own = variants_lib.build_config(dataset, FLAGS.set).train.steps
-      steps_of = {r: own for r in FLAGS.rules}
-    _log(f"{dataset}: steps per run {steps_of} (rates {rates.get(dataset)})")
+    steps_of = {}
+    for penalty in FLAGS.penalties:
+      extra = FLAGS.set + [quality.PENALTIES[penalty].format(w=FLAGS.r1_weight)]
+      if FLAGS.seconds > 0:  # a penalty changes the cost of a step: calibrate each
+        rate = quality.calibrate(dataset, FLAGS.rules, FLAGS.threads, extra)
+        rates[f"{dataset}/{penalty}"] = rate
+        steps_of.update({(r, penalty): int(FLAGS.seconds * rate[r]) for r in FLAGS.rules})
+      else:
+        own = variants_lib.build_config(dataset, extra).train.steps
+        steps_of.update({(r, penalty): own for r in FLAGS.rules})
+    _log(f"{dataset}: steps per run {steps_of}")
     todo += quality.tasks(dataset, FLAGS.rules, FLAGS.penalties, FLAGS.seeds, steps_of, out,
-                          FLAGS.r1_weight, FLAGS.set)
+                          FLAGS.r1_weight, FLAGS.set, FLAGS.decay)
   rows = quality.run_all(todo, FLAGS.workers, FLAGS.threads, _log)
   summaries = quality.summarize(rows)
   header = _header("quality")

@@ -79,13 +79,16 @@ def run_one(task, threads):
           "high_quality": 100.0 * final["high_quality"], "reverse_kl": final["reverse_kl"]}
 
 
-def tasks(dataset, rules, penalties, seeds, steps_of, out, r1_weight, extra):
+def tasks(dataset, rules, penalties, seeds, steps_of, out, r1_weight, extra, decay=0.0):
+  """The runs of one dataset; `steps_of[(rule, penalty)]` is each one's length."""
   config = os.path.join(models.ROOT, "configs", f"{dataset}.yaml")
   for rule in rules:
     for penalty in penalties:
       for seed in range(seeds):
-        steps = steps_of[rule]
-        overrides = list(extra) + [
+        steps = steps_of[(rule, penalty)]
+        schedule = ([f"optimizer.learning_rate={{schedule: linear, value: {decay}, "
+                     f"decay_steps: {steps}}}"] if decay > 0 else [])
+        overrides = list(extra) + schedule + [
             f"seed={seed}", f"train.steps={steps}", "eval.every=0",
             f"train.checkpoint_every={steps}", f"train.sample_every={steps}",
             PENALTIES[penalty].format(w=r1_weight)]
@@ -95,7 +98,8 @@ def tasks(dataset, rules, penalties, seeds, steps_of, out, r1_weight, extra):
         yield {"dataset": dataset, "rule": rule, "penalty": penalty, "seed": seed,
                "steps": steps, "config": config, "overrides": overrides,
                "workdir": os.path.join(out, dataset, rule.replace("/", "_"), penalty,
-                                       f"steps{steps}", f"seed{seed}")}
+                                       f"steps{steps}" + (f"_linear{decay:g}" if decay > 0 else ""),
+                                       f"seed{seed}")}
 
 
 def run_all(todo, workers, threads, log=print):
