@@ -31,8 +31,10 @@ from tfgan1.errors import UserError, run_tool
 MODES = ("speed", "memory", "quality")
 FLAGS = flags.FLAGS
 flags.DEFINE_list("models", ["ring8", "mnist_dcgan", "cifar10_sngan"],
-                  f"speed/memory: models, from {', '.join(models.NAMES)}.")
-flags.DEFINE_list("variants", list(variants_lib.NAMES), "speed/memory: variants.")
+                  f"speed/memory: models, from {', '.join(models.NAMES)} or any "
+                  "configs/<name>.yaml (as shipped).")
+flags.DEFINE_list("variants", list(variants_lib.NAMES),
+                  "speed/memory: variants; 'config': the config's own rule as shipped.")
 flags.DEFINE_list("jit", ["false", "true"], "XLA off/on; 'config': the config's own.")
 flags.DEFINE_integer("steps", None, "Steps per timed round (speed: 20; memory: 20).")
 flags.DEFINE_integer("rounds", 5, "speed: timed rounds per variant.")
@@ -48,8 +50,10 @@ flags.DEFINE_float("r1_weight", 0.1, "quality: R1 weight (gamma).")
 flags.DEFINE_integer("seeds", 10, "quality: seeds 0..N-1 per cell.")
 flags.DEFINE_float("seconds", 0, "quality: equal wall time per run (calibrated); 0: the "
                    "config's own steps for every rule.")
-flags.DEFINE_float("decay", 0, "quality: if > 0, every run's learning rate decays linearly "
-                   "from this value to 0 over its own steps; 0: the config's own.")
+flags.DEFINE_boolean("decay", False, "quality: every run's learning rate decays linearly "
+                     "from the config's own to 0 over the run's steps.")
+flags.DEFINE_list("run_steps", [], "quality: fixed steps instead of a calibration, as "
+                  "dataset/penalty/rule=N (e.g. to resume a table with its first rates).")
 flags.DEFINE_integer("workers", 2, "quality: runs at once.")
 flags.DEFINE_integer("threads", 1, "quality: CPU threads per run.")
 
@@ -122,8 +126,8 @@ def _quality():
   out = os.path.join(FLAGS.out or "runs/bench", "quality_runs")
   todo, rates = [], {}
   for dataset in FLAGS.datasets:
-    steps_of = {}
-    for penalty in FLAGS.penalties:
+    steps_of = _fixed_steps(dataset)
+    for penalty in [] if steps_of else FLAGS.penalties:
       extra = FLAGS.set + [quality.PENALTIES[penalty].format(w=FLAGS.r1_weight)]
       if FLAGS.seconds > 0:  # a penalty changes the cost of a step: calibrate each
         rate = quality.calibrate(dataset, FLAGS.rules, FLAGS.threads, extra)
@@ -134,7 +138,10 @@ def _quality():
         steps_of.update({(r, penalty): own for r in FLAGS.rules})
     _log(f"{dataset}: steps per run {steps_of}")
     todo += quality.tasks(dataset, FLAGS.rules, FLAGS.penalties, FLAGS.seeds, steps_of, out,
-                          FLAGS.r1_weight, FLAGS.set, FLAGS.decay)
+                          FLAGS.r1_weight, FLAGS.set,
+                          _start_rate(dataset) if FLAGS.decay else 0.0)
+  # Seed-major order: a table cut short still has every cell at the same seeds.
+  todo.sort(key=lambda t: (t["seed"], t["dataset"], t["penalty"], t["rule"]))
   rows = quality.run_all(todo, FLAGS.workers, FLAGS.threads, _log)
   summaries = quality.summarize(rows)
   header = _header("quality")
@@ -142,12 +149,31 @@ def _quality():
       report.quality_markdown(header, summaries)
 
 
+def _fixed_steps(dataset):
+  """{(rule, penalty): steps} given by --run_steps for `dataset`."""
+  out = {}
+  for item in FLAGS.run_steps:
+    key, _, value = item.partition("=")
+    parts = key.split("/", 2)
+    if len(parts) != 3 or not value.isdigit():
+      raise UserError(f"--run_steps: {item!r} is not allowed; expected dataset/penalty/rule=N")
+    if parts[0] == dataset:
+      out[(parts[2], parts[1])] = int(value)
+  return out
+
+
+def _start_rate(dataset):
+  """The config's learning rate (a schedule's starting value) for --decay."""
+  rate = variants_lib.build_config(dataset, FLAGS.set).optimizer.learning_rate
+  return float(rate if isinstance(rate, (int, float)) else rate["value"])
+
+
 def _main(argv):
   if len(argv) != 2 or argv[1] not in MODES + ("_memory_child",):
     raise UserError(f"mode: {' '.join(argv[1:]) or 'missing'!r} is not allowed; "
                     f"choose one of: {', '.join(MODES)}")
-  _check(FLAGS.models, models.NAMES, "models")
-  _check(FLAGS.variants, variants_lib.NAMES, "variants")
+  _check(FLAGS.models, models.known(), "models")
+  _check(FLAGS.variants, variants_lib.ALL, "variants")
   if argv[1] == "_memory_child":
     from benchlib import memory  # pylint: disable=g-import-not-at-top
     memory.child(FLAGS.models[0], FLAGS.variants[0], _jits()[0], FLAGS.steps, FLAGS.set)

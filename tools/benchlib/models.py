@@ -38,8 +38,19 @@ def preset(name):
   if name == "folder_dcgan64":
     return (os.path.join(ROOT, "configs", "folder_dcgan64.yaml"), _random(64, 3),
             "folder_dcgan64 as shipped, on random 64x64 images")
-  raise KeyError(name)
+  path = os.path.join(ROOT, "configs", f"{name}.yaml")
+  if name.startswith("mnist_"):
+    data, what = _mnist_data()
+    return path, data, f"{name} as shipped; {what}"
+  return path, [], f"{name} as shipped"
 
 
 NAMES = ("ring8", "grid25", "mnist_dcgan", "mnist_dcgan_sn", "cifar10_sngan",
          "folder_dcgan64")
+
+
+def known():
+  """The presets and every other shipped config, by name."""
+  shipped = [f[:-5] for f in sorted(os.listdir(os.path.join(ROOT, "configs")))
+             if f.endswith(".yaml")]
+  return tuple(dict.fromkeys(NAMES + tuple(shipped)))

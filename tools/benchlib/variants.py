@@ -15,10 +15,12 @@ RULES = {
     "simultaneous": ["train.rule=simultaneous"],
     "alternating": ["train.rule=alternating", "train.n_d=1", "train.n_g=1"],
 }
+CONFIG = "config"  # the config's own rule, form and n_d:n_g, as shipped
 REFERENCES = ("ref/tf_tutorial", "ref/keras_io")
 BARE = "bare/one_step"
 BASE = "alternating"  # ratios are to this rule's time per step
 NAMES = tuple(RULES) + REFERENCES + (BARE,)
+ALL = NAMES + (CONFIG,)
 
 
 @dataclasses.dataclass
@@ -38,8 +40,8 @@ def build(model, name, jit, extra=()):
   # No EMA: the hand-written references have none, so no variant gets one.
   overrides = overrides + ["ema=null"] + list(extra) + [f"train.jit_compile={str(jit).lower()}"]
   tf = benchmark.tensorflow()
-  if name in RULES:
-    run = benchmark.build_run(path, overrides + RULES[name])
+  if name in RULES or name == CONFIG:
+    run = benchmark.build_run(path, overrides + RULES.get(name, []))
     return Variant(name, run, _engine(run))
   if name in REFERENCES:  # two optimizers: what the simultaneous rule builds
     run = benchmark.build_run(path, overrides + RULES["simultaneous"])
