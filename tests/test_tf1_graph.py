@@ -170,6 +170,8 @@ def test_adam_run_resumes_exactly_and_stays_within_1e5_of_tf2(plugins_loaded, tm
     ("train.jit_compile=true", "train.jit_compile"),
     ("optimizer.name=nadam", "optimizer.name"),
     ("optimizer={name: adam, amsgrad: true}", "optimizer.amsgrad"),
+    ("optimizer.learning_rate={schedule: linear, value: 0.001, decay_steps: 10}",
+     "optimizer.learning_rate"),
 ])
 def test_unsupported_configs_are_one_line_errors(plugins_loaded, tmp_path, override, key):
   from tfgan1 import tf1_checks  # pylint: disable=import-outside-toplevel
@@ -212,7 +214,9 @@ def test_cli_run_and_tools(tmp_path):
   from tfgan1 import build, restore  # pylint: disable=import-outside-toplevel
   workdir = tmp_path / "run"
   out = run_cli("--config", CONFIG, "--workdir", workdir, *SMALL, "--set", "train.steps=40",
-                "--set", "train.backend=tf1_graph", "--set", "train.rule=simultaneous")
+                "--set", "train.backend=tf1_graph", "--set", "train.rule=simultaneous",
+                "--set", "train.jit_compile=false",  # ring8.yaml ships with XLA on
+                "--set", "optimizer.learning_rate=1.0e-4")  # and a schedule
   assert out.returncode == 0, out.stderr[-2000:]
   assert "step 40/40 |" in out.stderr
   scalars, images = _read_events(workdir)

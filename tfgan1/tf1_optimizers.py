@@ -41,6 +41,11 @@ def check(spec, field):
   if unknown:
     raise UserError(f"{field}.{unknown[0]}: not supported by {spec.name!r} with "
                     f"train.backend=tf1_graph; allowed: {', '.join(sorted(args))}")
+  if hasattr(spec.learning_rate, "keys"):  # a schedule reads its optimizer's own
+    # update count, which the tf.compat.v1 optimizers do not keep
+    raise UserError(f"{field}.learning_rate: a schedule ({spec.learning_rate['schedule']}) "
+                    "is not supported with train.backend=tf1_graph; give a number where "
+                    f"it is set, e.g. --set optimizer.learning_rate={spec.learning_rate['value']}")
   kwargs = {tf1: spec.kwargs.get(keras, default) for keras, (tf1, default) in args.items()}
   if name == "sgd":
     if kwargs["momentum"]:
