@@ -109,10 +109,12 @@ def _speed():
 
 def _memory():
   from benchlib import memory  # pylint: disable=g-import-not-at-top
+  steps = FLAGS.steps or 20
+  benchmark.check_at_least(1, steps=steps)
   rows = []
   for model in FLAGS.models:
     for jit in _jits(variants_lib.build_config(model, FLAGS.set).train.jit_compile):
-      rows += memory.measure(model, jit, FLAGS.variants, FLAGS.steps or 20, FLAGS.set, _log)
+      rows += memory.measure(model, jit, FLAGS.variants, steps, FLAGS.set, _log)
   header = _header("memory")
   return "memory", header, {"rows": rows}, report.memory_markdown(header, rows)
 
