@@ -32,7 +32,7 @@ def _read(out, mode):
 def test_speed_times_every_variant_and_the_cli(tmp_path):
   from benchlib import variants
   _bench("speed", "--models=ring8", "--jit=false", "--steps=2", "--rounds=2", "--warmup=1",
-         "--cli_models=ring8", f"--out={tmp_path}", *TINY,
+         "--cli_models=ring8", "--steps_per_call=1,3", f"--out={tmp_path}", *TINY,
          "--set=train.log_every=2", "--set=train.sample_every=4",
          "--set=train.checkpoint_every=4")
   data, markdown = _read(tmp_path, "speed")
@@ -45,10 +45,13 @@ def test_speed_times_every_variant_and_the_cli(tmp_path):
   base = rows["alternating"]["ms_median"]
   fused = rows["one_step/fused"]
   assert fused["speedup_vs_alternating"] == pytest.approx(base / fused["ms_median"])
-  (cli,) = data["cli"]
-  assert cli["cli_steps"] == 12 and cli["cli_steps_per_s"] > 0
-  assert cli["cli_over_bare"] == pytest.approx(cli["cli_steps_per_s"] / cli["bare_steps_per_s"])
+  assert [c["steps_per_call"] for c in data["cli"]] == [1, 3]
+  for cli in data["cli"]:
+    assert cli["cli_steps"] == 12 and cli["cli_steps_per_s"] > 0
+    assert cli["cli_over_bare"] == pytest.approx(
+        cli["cli_steps_per_s"] / cli["bare_steps_per_s"])
   assert "| ref/keras_io |" in markdown and "CLI / bare" in markdown
+  assert "| ring8 | off | 3 |" in markdown
   assert "ring8" in data["header"] or "ring8" in markdown
 
 
@@ -98,6 +101,7 @@ def test_mean_and_standard_error():
 @pytest.mark.parametrize("args, message", [
     (["sprint"], "mode: 'sprint' is not allowed; choose one of: speed, memory, quality"),
     (["quality", "--penalties=r3"], "--penalties: 'r3' is not allowed"),
+    (["speed", "--steps_per_call=0"], "--steps_per_call: '0' is not allowed"),
 ])
 def test_bad_arguments_are_one_line(args, message):
   done = _bench(*args, check=False)

@@ -73,6 +73,10 @@ class TrainConfig:
   n_d: int = _field(1, "alternating: D updates per iteration", min=1)
   n_g: int = _field(1, "alternating: G updates per iteration", min=1)
   jit_compile: bool = _field(False, "XLA-compile the train step")
+  steps_per_call: int = _field(
+      1, "train steps per tf.function call, up to the next log, sample, checkpoint or "
+      "eval step (Keras' steps_per_execution); the same results as 1, less per-step "
+      "overhead; tf1_graph runs them one session call each", min=1)
   on_nonfinite: str = _field(
       "stop", "a step with a non-finite loss or gradient is skipped on device; stop: "
       "end the run (exit 1) at the next log; skip: go on", choices=("stop", "skip"))

@@ -85,6 +85,7 @@ class Trainer:
             "alternating": self._alternating}[train_cfg.rule]
     self._update = distribute.replica_function(strategy, rule, train_cfg.jit_compile)
     self.train_step = tf.function(self._outer_step)
+    self.train_steps = tf.function(self._outer_steps)
 
   @property
   def batches_per_step(self):
@@ -96,6 +97,22 @@ class Trainer:
 
   def _outer_step(self, iterator, rng):
     return self.update_on([next(iterator) for _ in range(self.batches_per_step)], rng)
+
+  def _outer_steps(self, iterator, rng, count):
+    """`count` steps (an int32 tensor, at least 1) in one call; the last one's metrics.
+
+    One call per chunk spares the run loop's Python and the function call per
+    step (Keras' steps_per_execution). `count` is a tensor, so chunks of every
+    length share one trace; each step draws the same data and noise as it would
+    one call at a time.
+    """
+    metrics = self._outer_step(iterator, rng)  # the loop's carried structure
+    def body(i, unused_metrics):
+      return i + 1, self._outer_step(iterator, rng)
+    # One iteration at a time: each step reads the weights the one before wrote.
+    _, metrics = tf.while_loop(lambda i, _: i < count, body, (tf.constant(1), metrics),
+                               parallel_iterations=1)
+    return metrics
 
   def update_on(self, reals, rng):
     """One update on the given real batches, noise and penalty seed from `rng`.

@@ -23,6 +23,7 @@ CONFIG_FILE = "config.yaml"
 HARMLESS_KEYS = (
     "train.steps", "train.log_every", "train.sample_every", "train.checkpoint_every",
     "train.keep_checkpoints", "train.histogram_every", "train.jit_compile",
+    "train.steps_per_call",
     "train.on_nonfinite", "train.max_skipped_steps", "eval", "distribute")
 
 

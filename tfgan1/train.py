@@ -48,6 +48,7 @@ class Run:
     self.checkpoint = checkpoints.make(self.trainer, self.rng, self.iterator)
     # The first call builds and optimizes the step's graph: see native_log.
     self.trainer.train_step = native_log.quiet_first_call(self.trainer.train_step)
+    self.trainer.train_steps = native_log.quiet_first_call(self.trainer.train_steps)
 
   @property
   def sampler(self):
@@ -108,6 +109,28 @@ def _stop_on_sigterm():
   signal.signal(signal.SIGTERM, handler)
 
 
+def _next_stop(config, step, profiler):
+  """The first step after `step` at which the loop has work: a log, histogram,
+  sample, checkpoint or eval step, the profiler's bounds, or the last step."""
+  cfg = config.train
+  every = [cfg.log_every, cfg.sample_every, cfg.checkpoint_every,
+           cfg.histogram_every, config.eval.every]
+  stops = [(step // e + 1) * e for e in every if e]
+  stops += [b for b in (profiler.first, profiler.last) if b is not None and b > step]
+  return min(stops + [cfg.steps])
+
+
+def _run_steps(run, count):
+  """`count` train steps; the last one's metrics."""
+  trainer = run.trainer
+  if run.config.train.steps_per_call == 1 or not hasattr(trainer, "train_steps"):
+    # tf1_graph has no train_steps: one session call per step
+    for _ in range(count):
+      metrics = trainer.train_step(run.iterator, run.rng)
+    return metrics
+  return trainer.train_steps(run.iterator, run.rng, tf.constant(count, tf.int32))
+
+
 def _loop(run, manager, evaluator, writer, workdir, profiler):
   cfg = run.config.train
   step = int(run.trainer.step.numpy())
@@ -115,8 +138,9 @@ def _loop(run, manager, evaluator, writer, workdir, profiler):
   scalars = {}
   while step < cfg.steps:
     profiler.before(step)
-    metrics = run.trainer.train_step(run.iterator, run.rng)
-    step += 1
+    count = min(cfg.steps_per_call, _next_stop(run.config, step, profiler) - step)
+    metrics = _run_steps(run, count)
+    step += count
     profiler.after(step)
     if step % cfg.log_every == 0 or step == cfg.steps:
       scalars = reporting.to_host(metrics)

@@ -41,6 +41,9 @@ flags.DEFINE_integer("rounds", 5, "speed: timed rounds per variant.")
 flags.DEFINE_integer("warmup", 5, "speed: untimed steps per variant first.")
 flags.DEFINE_boolean("cli", True, "speed: also time the CLI run against the bare loop.")
 flags.DEFINE_list("cli_models", ["ring8", "mnist_dcgan"], "speed: models for the CLI run.")
+flags.DEFINE_list("steps_per_call", ["config"],
+                  "speed: the CLI run's train.steps_per_call, one run each ('config': "
+                  "the config's own).")
 flags.DEFINE_multi_string("set", [], "Override a config key in every variant: a.b=value.")
 flags.DEFINE_string("out", "runs/bench", "Folder for <mode>.json and <mode>.md ('': none).")
 flags.DEFINE_list("datasets", ["ring8", "grid25"], "quality: toy datasets.")
@@ -93,6 +96,10 @@ def _speed():
   from benchlib import speed  # pylint: disable=g-import-not-at-top
   steps = FLAGS.steps or 20
   benchmark.check_at_least(1, steps=steps, rounds=FLAGS.rounds)
+  for k in FLAGS.steps_per_call:
+    if k != "config" and not (k.isdigit() and int(k) >= 1):
+      raise UserError(f"--steps_per_call: {k!r} is not allowed; expected 'config' or an "
+                      "integer >= 1")
   rows, cli_rows = [], []
   for model in FLAGS.models:
     jit_default = variants_lib.build_config(model, FLAGS.set).train.jit_compile
@@ -100,7 +107,8 @@ def _speed():
       rows += speed.measure(model, jit, FLAGS.variants, steps, FLAGS.rounds, FLAGS.warmup,
                             FLAGS.set, _log)
       if FLAGS.cli and model in FLAGS.cli_models:
-        cli_rows.append(speed.cli_versus_bare(model, jit, steps, FLAGS.rounds, FLAGS.set, _log))
+        cli_rows += speed.cli_versus_bare(model, jit, steps, FLAGS.rounds, FLAGS.set, _log,
+                                          FLAGS.steps_per_call)
   print("BENCH_ROWS " + json.dumps(rows))
   header = _header("speed")
   return "speed", header, {"rows": rows, "cli": cli_rows}, report.speed_markdown(

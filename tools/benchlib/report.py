@@ -35,9 +35,10 @@ def speed_markdown(header, rows, cli_rows):
                      + (f"×{ratio:.2f} |" if ratio else "– |"))
       lines += _targets(group)
   if cli_rows:
-    lines += ["", "| model | XLA | CLI steps/s | bare loop steps/s | CLI / bare |",
-              "|---|---|---|---|---|"]
+    lines += ["", "| model | XLA | steps per call | CLI steps/s | bare loop steps/s | "
+              "CLI / bare |", "|---|---|---|---|---|---|"]
     lines += [f"| {c['model']} | {'on' if c['jit_compile'] else 'off'} | "
+              f"{c['steps_per_call']} | "
               f"{c['cli_steps_per_s']:.1f} | {c['bare_steps_per_s']:.1f} | "
               f"×{c['cli_over_bare']:.3f} |" for c in cli_rows]
   return "\n".join(lines) + "\n"

@@ -65,28 +65,43 @@ def _cli_rate(workdir):
   return (last.step - first.step) / (last.wall_time - first.wall_time)
 
 
-def cli_versus_bare(model, jit, steps, rounds, extra=(), log=print):
-  """The CLI run's steps/s (a subprocess, shipped intervals, eval off) against
-  the bare loop's, timed in this process before and after it."""
+def _cli_run(path, overrides, total, jit, steps_per_call):
+  """Steps/s of one whole CLI run (a subprocess, eval off)."""
+  with tempfile.TemporaryDirectory() as workdir:
+    command = [sys.executable, "-m", "tfgan1.run", "--config", path, "--workdir", workdir,
+               "--set", f"train.steps={total}", "--set", "eval.every=0",
+               "--set", f"train.jit_compile={str(jit).lower()}"]
+    for override in overrides:
+      command += ["--set", override]
+    if steps_per_call != "config":
+      command += ["--set", f"train.steps_per_call={steps_per_call}"]
+    subprocess.run(command, check=True, capture_output=True, cwd=models.ROOT)
+    return _cli_rate(workdir)
+
+
+def cli_versus_bare(model, jit, steps, rounds, extra=(), log=print,
+                    steps_per_call=("config",)):
+  """The CLI run's steps/s (shipped intervals, eval off), once per
+  `train.steps_per_call` value, against the bare loop's, timed in this process
+  before and after them."""
   path, overrides, _ = models.preset(model)
   bare = variants_lib.build(model, variants_lib.BARE, jit, extra)
   cfg = bare.run.config.train
   total = 2 * max(cfg.sample_every, cfg.checkpoint_every) + 2 * cfg.log_every
   before = interleave([bare], steps, rounds, 3)[bare.name]
-  with tempfile.TemporaryDirectory() as workdir:
-    command = [sys.executable, "-m", "tfgan1.run", "--config", path, "--workdir", workdir,
-               "--set", f"train.steps={total}", "--set", "eval.every=0",
-               "--set", f"train.jit_compile={str(jit).lower()}"]
-    for override in overrides + list(extra):
-      command += ["--set", override]
-    subprocess.run(command, check=True, capture_output=True, cwd=models.ROOT)
-    cli = _cli_rate(workdir)
+  cli = {k: _cli_run(path, overrides + list(extra), total, jit, k) for k in steps_per_call}
   after = interleave([bare], steps, rounds, 0)[bare.name]
   bare_rate = 1000.0 / statistics.median(before + after)
-  log(f"{model} XLA {jit}: CLI {cli:.1f} steps/s over {total} steps, bare "
-      f"{bare_rate:.1f} steps/s")
-  return {"model": model, "jit_compile": jit, "cli_steps": total,
-          "intervals": {"log": cfg.log_every, "sample": cfg.sample_every,
-                        "checkpoint": cfg.checkpoint_every},
-          "cli_steps_per_s": cli, "bare_steps_per_s": bare_rate,
-          "bare_ms_before": before, "bare_ms_after": after, "cli_over_bare": cli / bare_rate}
+  rows = []
+  for k, rate in cli.items():
+    calls = cfg.steps_per_call if k == "config" else int(k)
+    log(f"{model} XLA {jit} steps_per_call {calls}: CLI {rate:.1f} steps/s over {total} "
+        f"steps, bare {bare_rate:.1f} steps/s")
+    rows.append({"model": model, "jit_compile": jit, "steps_per_call": calls,
+                 "cli_steps": total,
+                 "intervals": {"log": cfg.log_every, "sample": cfg.sample_every,
+                               "checkpoint": cfg.checkpoint_every},
+                 "cli_steps_per_s": rate, "bare_steps_per_s": bare_rate,
+                 "bare_ms_before": before, "bare_ms_after": after,
+                 "cli_over_bare": rate / bare_rate})
+  return rows
