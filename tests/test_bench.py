@@ -87,6 +87,28 @@ def test_quality_calibrates_equal_wall_time_and_resumes(tmp_path):
     assert quality.run_one(task, 1) == first[("alternating", 0)]
 
 
+def test_curve_plots_a_metric_against_calibrated_time(tmp_path):
+  """Fixed step counts (no calibration): 2 rules x 2 seeds, 3 evaluations each."""
+  _bench("curve", "--curve_model=ring8", "--metric=modes", "--rules=one_step/fused,alternating",
+         "--seeds=2", "--seconds=2", "--points=3", "--workers=2",
+         "--run_steps=ring8/none/one_step/fused=12,ring8/none/alternating=6",
+         f"--out={tmp_path}", *TINY)
+  data, markdown = _read(tmp_path, "curve")
+  assert data["rates"] == {"one_step/fused": 6.0, "alternating": 3.0}
+  assert sorted((r["rule"], r["seed"]) for r in data["runs"]) == [
+      ("alternating", 0), ("alternating", 1), ("one_step/fused", 0), ("one_step/fused", 1)]
+  for run in data["runs"]:
+    steps = [4, 8, 12] if run["rule"] == "one_step/fused" else [2, 4, 6]
+    assert [s for s, _, _ in run["curve"]] == steps
+    assert [t for _, t, _ in run["curve"]] == pytest.approx([s / (run["steps"] / 2) for s in steps])
+    assert all(0 <= v <= 8 for _, _, v in run["curve"])
+  fused = data["summary"]["one_step/fused"]
+  assert fused["seeds"] == 2 and [p[1] for p in fused["points"]] == pytest.approx([2 / 3, 4 / 3, 2])
+  assert "| one_step/fused | 2 |" in markdown
+  png = tmp_path / "curve.png"
+  assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+
+
 def test_mean_and_standard_error():
   from benchlib import quality
   mean, se = quality.mean_se([1.0, 2.0, 3.0, 4.0])

@@ -3,6 +3,7 @@
     python tools/bench.py speed   [--models ring8,mnist_dcgan,cifar10_sngan] [--jit false,true]
     python tools/bench.py memory  [--models ...] [--variants ...]
     python tools/bench.py quality [--datasets ring8,grid25] [--seeds 10] [--seconds 120]
+    python tools/bench.py curve   [--curve_model mnist_dcgan_sn] [--seeds 3] [--seconds 240]
 
 speed: milliseconds per step of each variant (the engine's rules: one_step in its
 three forms, simultaneous, alternating 1:1; the TensorFlow-tutorial and keras.io
@@ -11,6 +12,8 @@ the same seed and timed in interleaved rounds in one process; then the CLI run a
 the config's own intervals against the bare loop. memory: peak memory per variant,
 one subprocess each. quality: modes, high-quality share and reverse KL over seeds
 per rule, with and without R1, at equal wall time, beside PacGAN's Table 1.
+curve: an image config's eval metric (MNIST-FD) against calibrated wall time per
+rule, over seeds, as a table and OUT/curve.png.
 Each mode writes OUT/<mode>.json and OUT/<mode>.md (and prints the table).
 """
 import json
@@ -28,7 +31,7 @@ from benchlib import variants as variants_lib
 from tfgan1 import benchmark
 from tfgan1.errors import UserError, run_tool
 
-MODES = ("speed", "memory", "quality")
+MODES = ("speed", "memory", "quality", "curve")
 FLAGS = flags.FLAGS
 flags.DEFINE_list("models", ["ring8", "mnist_dcgan", "cifar10_sngan"],
                   f"speed/memory: models, from {', '.join(models.NAMES)} or any "
@@ -58,7 +61,11 @@ flags.DEFINE_boolean("decay", False, "quality: every run's learning rate decays 
 flags.DEFINE_list("run_steps", [], "quality: fixed steps instead of a calibration, as "
                   "dataset/penalty/rule=N (e.g. to resume a table with its first rates).")
 flags.DEFINE_integer("workers", 2, "quality: runs at once.")
-flags.DEFINE_integer("threads", 1, "quality: CPU threads per run.")
+flags.DEFINE_integer("threads", 1, "quality/curve: CPU threads per run.")
+flags.DEFINE_string("curve_model", "mnist_dcgan_sn",
+                    "curve: the model (mnist_dcgan_sn: configs/mnist_dcgan.yaml as shipped).")
+flags.DEFINE_string("metric", "mnist_fd", "curve: the eval/<metric> to plot.")
+flags.DEFINE_integer("points", 8, "curve: evaluations per run, evenly spaced.")
 
 
 def _log(line):
@@ -159,6 +166,40 @@ def _quality():
       report.quality_markdown(header, summaries)
 
 
+def _curve():
+  from benchlib import curve  # pylint: disable=g-import-not-at-top
+  from benchlib import quality  # pylint: disable=g-import-not-at-top
+  _check([FLAGS.curve_model], models.known(), "curve_model")
+  _check(FLAGS.rules, tuple(variants_lib.RULES), "rules")
+  benchmark.check_at_least(1, seeds=FLAGS.seeds, workers=FLAGS.workers,
+                           threads=FLAGS.threads, points=FLAGS.points, seconds=FLAGS.seconds)
+  model = FLAGS.curve_model
+  steps_of = {rule: n for (rule, _), n in _fixed_steps(model).items()}
+  if set(steps_of) != set(FLAGS.rules):  # calibrate unless --run_steps gives them all
+    rates = quality.calibrate(model, FLAGS.rules, FLAGS.threads, FLAGS.set,
+                              steps=FLAGS.steps or 30)
+    steps_of = {r: int(FLAGS.seconds * rates[r]) for r in FLAGS.rules}
+  rates = {r: steps_of[r] / FLAGS.seconds for r in FLAGS.rules}
+  _log(f"{model}: steps per run {steps_of}")
+  out = FLAGS.out or "runs/bench"
+  todo = sorted(curve.tasks(model, FLAGS.rules, FLAGS.seeds, steps_of, FLAGS.points,
+                            os.path.join(out, "curve_runs"), FLAGS.set),
+                key=lambda t: (t["seed"], t["rule"]))
+  metric = FLAGS.metric
+  quality.run_all(todo, FLAGS.workers, FLAGS.threads, _log, run=quality.train_one,
+                  line=lambda r: f"{model}: a run done, final {metric} {r[0].get(metric)} "
+                  f"({r[1]:.0f} s)")
+  rows = curve.collect(todo, rates, metric)
+  summary = curve.summarize(rows)
+  header = _header("curve")
+  os.makedirs(out, exist_ok=True)
+  png = os.path.join(out, "curve.png")
+  curve.plot(summary, FLAGS.metric, png, f"{model}: {FLAGS.metric} at equal wall time")
+  _log(f"wrote {png}")
+  return "curve", header, {"rates": rates, "runs": rows, "summary": summary}, \
+      report.curve_markdown(header, summary, FLAGS.metric)
+
+
 def _fixed_steps(dataset):
   """{(rule, penalty): steps} given by --run_steps for `dataset`."""
   out = {}
@@ -189,7 +230,7 @@ def _main(argv):
     memory.child(FLAGS.models[0], FLAGS.variants[0], _jits()[0], FLAGS.steps, FLAGS.set)
     return
   mode, header, payload, markdown = {"speed": _speed, "memory": _memory,
-                                     "quality": _quality}[argv[1]]()
+                                     "quality": _quality, "curve": _curve}[argv[1]]()
   print(markdown)
   if FLAGS.out:
     for path in report.write(FLAGS.out, mode, header, payload, markdown):

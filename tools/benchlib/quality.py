@@ -58,8 +58,8 @@ def _final(workdir):
   return lines[-1] if lines else None
 
 
-def run_one(task, threads):
-  """Trains one task (resumable: a finished one is read back) -> its result row."""
+def train_one(task, threads):
+  """Trains one task unless it finished before -> (its final record, wall seconds)."""
   final = _final(task["workdir"])
   if final is None or final.get("step") != task["steps"]:
     start = time.perf_counter()
@@ -73,10 +73,23 @@ def run_one(task, threads):
       f.write(f"{time.perf_counter() - start:.1f}\n")
     final = _final(task["workdir"])
   with open(os.path.join(task["workdir"], "wall_s.txt"), encoding="ascii") as f:
-    wall = float(f.read())
+    return final, float(f.read())
+
+
+def run_one(task, threads):
+  """Trains one toy task (resumable) -> its result row."""
+  final, wall = train_one(task, threads)
   keep = ("dataset", "rule", "penalty", "seed", "steps")
   return {**{k: task[k] for k in keep}, "wall_s": wall, "modes": final["modes"],
           "high_quality": 100.0 * final["high_quality"], "reverse_kl": final["reverse_kl"]}
+
+
+def rule_overrides(rule):
+  """The config keys of a bench rule name (`one_step/fused`, `alternating`: 1:1)."""
+  if rule == "alternating":
+    return ["train.rule=alternating", "train.n_d=1", "train.n_g=1"]
+  name, _, form = rule.partition("/")
+  return [f"train.rule={name}"] + ([f"train.one_step_form={form}"] if form else [])
 
 
 def tasks(dataset, rules, penalties, seeds, steps_of, out, r1_weight, extra, decay=0.0):
@@ -92,9 +105,7 @@ def tasks(dataset, rules, penalties, seeds, steps_of, out, r1_weight, extra, dec
             f"seed={seed}", f"train.steps={steps}", "eval.every=0",
             f"train.checkpoint_every={steps}", f"train.sample_every={steps}",
             PENALTIES[penalty].format(w=r1_weight)]
-        overrides += {"alternating": ["train.rule=alternating", "train.n_d=1", "train.n_g=1"]
-                      }.get(rule, [f"train.rule={rule.split('/')[0]}"] + (
-                          [f"train.one_step_form={rule.split('/')[1]}"] if "/" in rule else []))
+        overrides += rule_overrides(rule)
         yield {"dataset": dataset, "rule": rule, "penalty": penalty, "seed": seed,
                "steps": steps, "config": config, "overrides": overrides,
                "workdir": os.path.join(out, dataset, rule.replace("/", "_"), penalty,
@@ -102,15 +113,19 @@ def tasks(dataset, rules, penalties, seeds, steps_of, out, r1_weight, extra, dec
                                        f"seed{seed}")}
 
 
-def run_all(todo, workers, threads, log=print):
+def _toy_line(r):
+  return (f"{r['dataset']} {r['rule']} {r['penalty']} seed {r['seed']}: {r['modes']:.0f} "
+          f"modes, {r['high_quality']:.1f}% HQ, rKL {r['reverse_kl']:.3f} ({r['wall_s']:.0f} s)")
+
+
+def run_all(todo, workers, threads, log=print, run=run_one, line=_toy_line):
+  """`run(task, threads)` for every task, `workers` at a time; a line per result."""
   rows = []
   with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-    futures = {pool.submit(run_one, t, threads): t for t in todo}
+    futures = {pool.submit(run, t, threads): t for t in todo}
     for future in concurrent.futures.as_completed(futures):
       rows.append(future.result())
-      r = rows[-1]
-      log(f"{r['dataset']} {r['rule']} {r['penalty']} seed {r['seed']}: {r['modes']:.0f} modes, "
-          f"{r['high_quality']:.1f}% HQ, rKL {r['reverse_kl']:.3f} ({r['wall_s']:.0f} s)")
+      log(line(rows[-1]))
   return rows
 
 
