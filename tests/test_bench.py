@@ -109,6 +109,23 @@ def test_curve_plots_a_metric_against_calibrated_time(tmp_path):
   assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
 
 
+def test_ops_profiles_each_variant(tmp_path):
+  _bench("ops", "--models=ring8", "--variants=one_step/fused,one_step/classic", "--jit=false",
+         "--steps=2", "--warmup=1", f"--out={tmp_path}", *TINY)
+  data, markdown = _read(tmp_path, "ops")
+  rows = {r["variant"]: r for r in data["rows"]}
+  assert set(rows) == {"one_step/fused", "one_step/classic"}
+  for row in rows.values():
+    matmuls = {k: v for k, v in row["ops"].items() if "MatMul" in k}
+    assert matmuls and all(v["count"] > 0 and v["ms"] > 0 for v in matmuls.values())
+    assert 0 < sum(v["ms"] for v in row["ops"].values()) and row["wall_ms"] > 0
+  # The classic form calls D three times, the fused one twice: more matrix products.
+  count = lambda r: sum(v["count"] for k, v in r["ops"].items() if "MatMul" in k)
+  assert count(rows["one_step/classic"]) > count(rows["one_step/fused"])
+  assert "| wall time |" in markdown
+  assert "| op type | one_step/fused | one_step/classic |" in markdown
+
+
 def test_mean_and_standard_error():
   from benchlib import quality
   mean, se = quality.mean_se([1.0, 2.0, 3.0, 4.0])

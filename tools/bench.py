@@ -4,6 +4,7 @@
     python tools/bench.py memory  [--models ...] [--variants ...]
     python tools/bench.py quality [--datasets ring8,grid25] [--seeds 10] [--seconds 120]
     python tools/bench.py curve   [--curve_model mnist_dcgan_sn] [--seeds 3] [--seconds 240]
+    python tools/bench.py ops     [--models mnist_dcgan] [--variants one_step/fused,ref/tf_tutorial]
 
 speed: milliseconds per step of each variant (the engine's rules: one_step in its
 three forms, simultaneous, alternating 1:1; the TensorFlow-tutorial and keras.io
@@ -14,6 +15,7 @@ one subprocess each. quality: modes, high-quality share and reverse KL over seed
 per rule, with and without R1, at equal wall time, beside PacGAN's Table 1.
 curve: an image config's eval metric (MNIST-FD) against calibrated wall time per
 rule, over seeds, as a table and OUT/curve.png.
+ops: time per step by TensorFlow op type of each variant, from a profiler trace.
 Each mode writes OUT/<mode>.json and OUT/<mode>.md (and prints the table).
 """
 import json
@@ -31,7 +33,7 @@ from benchlib import variants as variants_lib
 from tfgan1 import benchmark
 from tfgan1.errors import UserError, run_tool
 
-MODES = ("speed", "memory", "quality", "curve")
+MODES = ("speed", "memory", "quality", "curve", "ops")
 FLAGS = flags.FLAGS
 flags.DEFINE_list("models", ["ring8", "mnist_dcgan", "cifar10_sngan"],
                   f"speed/memory: models, from {', '.join(models.NAMES)} or any "
@@ -200,6 +202,30 @@ def _curve():
       report.curve_markdown(header, summary, FLAGS.metric)
 
 
+def _ops():
+  import tempfile  # pylint: disable=g-import-not-at-top
+  from benchlib import ops  # pylint: disable=g-import-not-at-top
+  from benchlib import speed  # pylint: disable=g-import-not-at-top
+  steps = FLAGS.steps or 10
+  benchmark.check_at_least(1, steps=steps)
+  rows = []
+  for model in FLAGS.models:
+    jit_default = variants_lib.build_config(model, FLAGS.set).train.jit_compile
+    for jit in _jits(jit_default):
+      built = [variants_lib.build(model, name, jit, FLAGS.set) for name in FLAGS.variants]
+      speed.interleave(built, 1, 1, FLAGS.warmup)  # traced and compiled before profiling
+      with tempfile.TemporaryDirectory() as logdir:
+        for variant in built:
+          table, wall = ops.profile(
+              variant, steps, os.path.join(logdir, f"{len(rows)}"))
+          rows.append({"model": model, "jit_compile": jit, "variant": variant.name,
+                       "wall_ms": wall, "ops": table})
+          _log(f"{model} XLA {jit} {variant.name}: {wall:.1f} ms/step, "
+               f"{sum(v['ms'] for v in table.values()):.1f} ms of ops")
+  header = _header("ops")
+  return "ops", header, {"rows": rows}, report.ops_markdown(header, rows, ops.top_ops)
+
+
 def _fixed_steps(dataset):
   """{(rule, penalty): steps} given by --run_steps for `dataset`."""
   out = {}
@@ -230,7 +256,8 @@ def _main(argv):
     memory.child(FLAGS.models[0], FLAGS.variants[0], _jits()[0], FLAGS.steps, FLAGS.set)
     return
   mode, header, payload, markdown = {"speed": _speed, "memory": _memory,
-                                     "quality": _quality, "curve": _curve}[argv[1]]()
+                                     "quality": _quality, "curve": _curve,
+                                     "ops": _ops}[argv[1]]()
   print(markdown)
   if FLAGS.out:
     for path in report.write(FLAGS.out, mode, header, payload, markdown):

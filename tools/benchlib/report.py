@@ -100,3 +100,22 @@ def curve_markdown(header, summary, metric):
     best = min(m for _, _, m, _ in s["points"])
     lines.append(f"| {rule} | {s['seeds']} | {cells} | {best:.1f} | {s['wall_s']:.0f} |")
   return "\n".join(lines) + "\n"
+
+
+def ops_markdown(header, rows, top_ops, limit=12):
+  """Per model and XLA setting: ms per step (ops per step) of the top op types."""
+  lines = [f"<!-- {header} -->"]
+  for model, jit in dict.fromkeys((r["model"], r["jit_compile"]) for r in rows):
+    group = [r for r in rows if r["model"] == model and r["jit_compile"] == jit]
+    names = [r["variant"] for r in group]
+    lines += ["", f"**{model}, XLA {'on' if jit else 'off'}**: ms per step (ops per step)",
+              "", "| op type | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for op in top_ops({r["variant"]: r["ops"] for r in group}, limit):
+      cells = [r["ops"].get(op, {"ms": 0.0, "count": 0}) for r in group]
+      lines.append(f"| {op} | " + " | ".join(f"{c['ms']:.2f} ({c['count']:g})" for c in cells)
+                   + " |")
+    lines.append("| all ops | " + " | ".join(
+        f"{sum(v['ms'] for v in r['ops'].values()):.2f} "
+        f"({sum(v['count'] for v in r['ops'].values()):g})" for r in group) + " |")
+    lines.append("| wall time | " + " | ".join(f"{r['wall_ms']:.2f}" for r in group) + " |")
+  return "\n".join(lines) + "\n"
