@@ -1,7 +1,7 @@
 """`bench.py curve`: an image config's evaluation metric against wall time, per rule.
 
 Each (rule, seed) is one `python -m tfgan1.run` subprocess of the shipped config
-(`quality.run_one`: `--workers` at a time, `--threads` each, resumable). Equal
+(`quality.train_one`: `--workers` at a time, `--threads` each, resumable). Equal
 wall time as in `quality`: a calibration times every rule's step on an idle
 machine, each rule gets `seconds x its steps/s` steps, and evaluates at `points`
 evenly spaced steps. The x axis is the calibrated training time of the step
