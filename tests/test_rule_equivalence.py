@@ -93,3 +93,9 @@ def test_one_step_with_packing(plugins_loaded):
   """PacGAN packing: D judges 2 samples per logit; every form still agrees."""
   trainer, real, z = _trainer(["discriminator.pack=2"])
   _assert_equivalent(trainer, real, z)
+
+
+def test_one_step_with_maxout_d(plugins_loaded):
+  """PacGAN's maxout D (3 pieces per unit): every form still agrees."""
+  trainer, real, z = _trainer(["discriminator.activation=maxout", "discriminator.pieces=3"])
+  _assert_equivalent(trainer, real, z)

@@ -1,7 +1,8 @@
 """Multilayer perceptrons for low-dimensional data (the 2-D toy mixtures).
 
 Sizes follow PacGAN's toy experiments (Lin et al. 2018, arXiv:1712.04086):
-G with four hidden layers of 400 units, D with three of 200.
+G with four hidden layers of 400 units, D with three of 200; PacGAN's D uses
+maxout units with 5 pieces (`activation: maxout, pieces: 5`).
 """
 import math
 
@@ -18,19 +19,29 @@ def _check_units(field, units):
                     "expected a non-empty list of positive integers")
 
 
-def _activation(field, name):
-  allowed = ("relu", "leaky_relu", "elu", "tanh", "gelu")
+def _activation(field, name, pieces):
+  allowed = ("elu", "gelu", "leaky_relu", "maxout", "relu", "tanh")
   if name not in allowed:
     raise UserError(f"{field}.activation: {name!r} is not allowed; "
                     f"choose one of: {', '.join(sorted(allowed))}")
+  if isinstance(pieces, bool) or not isinstance(pieces, int) or pieces < 2:
+    raise UserError(f"{field}.pieces: {pieces!r} is not allowed; "
+                    "expected an integer >= 2 (the maxout pieces per unit)")
   return name
 
 
-def _hidden_block(keras, x, units, activation, norm):
-  x = keras.layers.Dense(units)(x)
+def _hidden_block(keras, x, units, activation, norm, pieces):
+  """Dense, optional BatchNorm, activation. Maxout (Goodfellow et al. 2013,
+  arXiv:1302.4389) keeps the largest of `pieces` linear units per output unit."""
+  width = units * pieces if activation == "maxout" else units
+  x = keras.layers.Dense(width)(x)
   if norm == "batch_norm":
     x = keras.layers.BatchNormalization()(x)
-  return keras.layers.Activation(activation)(x)
+  if activation != "maxout":
+    return keras.layers.Activation(activation)(x)
+  x = keras.layers.Reshape((units, pieces))(x)
+  ops = getattr(keras, "ops", None) or keras.backend  # Keras 3 or tf_keras
+  return keras.layers.Lambda(lambda t: ops.max(t, axis=-1))(x)
 
 
 @ARCHITECTURES.register("mlp")
@@ -39,16 +50,17 @@ class MLP:
 
   @staticmethod
   def generator(keras, spec, latent_dim, hidden=(400, 400, 400, 400),
-                activation="relu", norm="none", conditional=False):
-    """`conditional`: inputs [noise, labels]; a label embedding joins the noise."""
+                activation="relu", norm="none", conditional=False, pieces=5):
+    """`conditional`: inputs [noise, labels]; a label embedding joins the noise.
+    `pieces`: linear pieces per unit when `activation` is maxout."""
     _check_units("generator", hidden)
-    _activation("generator", activation)
+    _activation("generator", activation, pieces)
     _norm("generator", norm)
     classes = cond.check_classes("generator", spec, conditional)
     z = keras.Input((latent_dim,))
     inputs, x = _with_labels(keras, z, z, classes)
     for units in hidden:
-      x = _hidden_block(keras, x, units, activation, norm)
+      x = _hidden_block(keras, x, units, activation, norm, pieces)
     # float32 output whatever the precision policy: losses and samples expect it.
     x = keras.layers.Dense(math.prod(spec.shape), dtype="float32")(x)
     out = keras.layers.Reshape(spec.shape, dtype="float32")(x)
@@ -56,12 +68,13 @@ class MLP:
 
   @staticmethod
   def discriminator(keras, spec, hidden=(200, 200, 200), activation="relu",
-                    norm="none", dropout=0.0, pack=1, conditional=False):
+                    norm="none", dropout=0.0, pack=1, conditional=False, pieces=5):
     """`pack` > 1 is PacGAN packing: D judges `pack` samples at once, which
     penalises mode collapse; the batch size must be divisible by `pack`.
-    `conditional`: inputs [samples, labels]; a label embedding joins them."""
+    `conditional`: inputs [samples, labels]; a label embedding joins them.
+    `pieces`: linear pieces per unit when `activation` is maxout."""
     _check_units("discriminator", hidden)
-    _activation("discriminator", activation)
+    _activation("discriminator", activation, pieces)
     _norm("discriminator", norm)
     if isinstance(pack, bool) or not isinstance(pack, int) or pack < 1:
       raise UserError(f"discriminator.pack: {pack!r} is not allowed; "
@@ -77,7 +90,7 @@ class MLP:
       width = pack * math.prod(spec.shape)
       x = keras.layers.Lambda(lambda t: ops.reshape(t, (-1, width)), name="pack")(x)
     for units in hidden:
-      x = _hidden_block(keras, x, units, activation, norm)
+      x = _hidden_block(keras, x, units, activation, norm, pieces)
       if dropout:  # breaks one-step compatibility: `--verify` reports it
         x = keras.layers.Dropout(dropout)(x)
     logits = keras.layers.Dense(1, dtype="float32")(x)

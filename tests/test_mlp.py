@@ -1,0 +1,57 @@
+"""The mlp architecture's maxout units (PacGAN's D), with Keras 3 and tf_keras."""
+import numpy as np
+import pytest
+
+from tfgan1 import tfimport
+
+tf = tfimport.tensorflow()
+import keras  # noqa: E402
+import tf_keras  # noqa: E402
+
+import tfgan1.plugins.architectures  # noqa: E402,F401  registers the plugins
+from tfgan1 import ARCHITECTURES, UserError  # noqa: E402
+from tfgan1.spec import DataSpec  # noqa: E402
+
+MODULES = pytest.mark.parametrize("km", [keras, tf_keras], ids=["keras3", "tf_keras"])
+MLP = ARCHITECTURES.get("mlp")
+
+
+def _numpy_maxout_d(model, x, pieces):
+  """D's logits recomputed from its Dense kernels: max over each unit's pieces."""
+  dense = [l for l in model.layers if type(l).__name__ == "Dense"]
+  for layer in dense[:-1]:
+    kernel, bias = (np.asarray(w) for w in layer.get_weights())
+    x = (x @ kernel + bias).reshape(len(x), -1, pieces).max(axis=-1)
+  kernel, bias = (np.asarray(w) for w in dense[-1].get_weights())
+  return x @ kernel + bias
+
+
+@MODULES
+def test_maxout_d_is_the_max_of_its_pieces(km):
+  d = MLP.discriminator(km, DataSpec((2,)), hidden=[6, 4], activation="maxout", pieces=3)
+  assert [l.get_weights()[0].shape for l in d.layers if type(l).__name__ == "Dense"] == [
+      (2, 18), (6, 12), (4, 1)]
+  x = np.random.default_rng(0).standard_normal((5, 2)).astype(np.float32)
+  np.testing.assert_allclose(np.asarray(d(x, training=True)), _numpy_maxout_d(d, x, 3),
+                             rtol=1e-5, atol=1e-6)
+
+
+@MODULES
+def test_maxout_g_with_batch_norm_builds_and_runs(km):
+  g = MLP.generator(km, DataSpec((2,)), 3, hidden=[8], activation="maxout", pieces=2,
+                    norm="batch_norm")
+  out = g(np.zeros((4, 3), np.float32), training=True)
+  assert tuple(out.shape) == (4, 2) and np.all(np.isfinite(np.asarray(out)))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"activation": "swish"}, "discriminator.activation: 'swish' is not allowed; "
+     "choose one of: elu, gelu, leaky_relu, maxout, relu, tanh"),
+    ({"activation": "maxout", "pieces": 1}, "discriminator.pieces: 1 is not allowed; "
+     "expected an integer >= 2"),
+    ({"pieces": True}, "discriminator.pieces: True is not allowed"),
+])
+def test_bad_activation_or_pieces_is_a_one_line_user_error(kwargs, message):
+  with pytest.raises(UserError) as info:
+    MLP.discriminator(keras, DataSpec((2,)), **kwargs)
+  assert str(info.value).startswith(message) and "\n" not in str(info.value)
