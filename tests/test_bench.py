@@ -85,6 +85,11 @@ def test_quality_calibrates_equal_wall_time_and_resumes(tmp_path):
                             {("alternating", "none"): first[("alternating", 0)]["steps"]},
                             os.path.join(tmp_path, "quality_runs"), 0.1, []):
     assert quality.run_one(task, 1) == first[("alternating", 0)]
+    # A run that finished after the tool was stopped has no wall_s.txt: its log has.
+    os.remove(os.path.join(task["workdir"], "wall_s.txt"))
+    row = quality.run_one(task, 1)
+    assert {**row, "wall_s": 0} == {**first[("alternating", 0)], "wall_s": 0}
+    assert 0 < row["wall_s"] <= first[("alternating", 0)]["wall_s"] + 1
 
 
 def test_curve_plots_a_metric_against_calibrated_time(tmp_path):

@@ -72,8 +72,19 @@ def train_one(task, threads):
     with open(os.path.join(task["workdir"], "wall_s.txt"), "w", encoding="ascii") as f:
       f.write(f"{time.perf_counter() - start:.1f}\n")
     final = _final(task["workdir"])
-  with open(os.path.join(task["workdir"], "wall_s.txt"), encoding="ascii") as f:
-    return final, float(f.read())
+  try:
+    with open(os.path.join(task["workdir"], "wall_s.txt"), encoding="ascii") as f:
+      return final, float(f.read())
+  except FileNotFoundError:  # finished after this tool was stopped
+    return final, _logged_wall(task["workdir"])
+
+
+def _logged_wall(workdir):
+  """Seconds from the run's own last `done: step N in H:MM:SS` line in train.log."""
+  with open(os.path.join(workdir, "train.log"), encoding="utf-8") as f:
+    done = [l for l in f if "] done: step " in l]
+  hours, minutes, seconds = done[-1].split("] done: step ")[1].split(" in ")[1].split(" |")[0].split(":")
+  return float(hours) * 3600 + float(minutes) * 60 + float(seconds)
 
 
 def run_one(task, threads):
