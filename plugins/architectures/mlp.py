@@ -40,8 +40,12 @@ def _hidden_block(keras, x, units, activation, norm, pieces):
   if activation != "maxout":
     return keras.layers.Activation(activation)(x)
   x = keras.layers.Reshape((units, pieces))(x)
-  ops = getattr(keras, "ops", None) or keras.backend  # Keras 3 or tf_keras
-  return keras.layers.Lambda(lambda t: ops.max(t, axis=-1))(x)
+  return keras.layers.Lambda(lambda t: _ops(keras).max(t, axis=-1))(x)
+
+
+def _ops(keras):
+  """The tensor-op namespace: `keras.ops` in Keras 3, `keras.backend` in tf_keras."""
+  return getattr(keras, "ops", None) or keras.backend
 
 
 @ARCHITECTURES.register("mlp")
@@ -86,9 +90,8 @@ class MLP:
     samples = keras.Input(spec.shape)
     inputs, x = _with_labels(keras, samples, keras.layers.Flatten()(samples), classes)
     if pack > 1:
-      ops = getattr(keras, "ops", None) or keras.backend  # Keras 3 or tf_keras
       width = pack * math.prod(spec.shape)
-      x = keras.layers.Lambda(lambda t: ops.reshape(t, (-1, width)), name="pack")(x)
+      x = keras.layers.Lambda(lambda t: _ops(keras).reshape(t, (-1, width)), name="pack")(x)
     for units in hidden:
       x = _hidden_block(keras, x, units, activation, norm, pieces)
       if dropout:  # breaks one-step compatibility: `--verify` reports it

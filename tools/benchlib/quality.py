@@ -12,6 +12,7 @@ import concurrent.futures
 import json
 import math
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -82,9 +83,8 @@ def train_one(task, threads):
 def _logged_wall(workdir):
   """Seconds from the run's own last `done: step N in H:MM:SS` line in train.log."""
   with open(os.path.join(workdir, "train.log"), encoding="utf-8") as f:
-    done = [l for l in f if "] done: step " in l]
-  hours, minutes, seconds = done[-1].split("] done: step ")[1].split(" in ")[1].split(" |")[0].split(":")
-  return float(hours) * 3600 + float(minutes) * 60 + float(seconds)
+    hours, minutes, seconds = re.findall(r"\] done: step \d+ in (\d+):(\d+):(\d+)", f.read())[-1]
+  return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
 
 
 def run_one(task, threads):
