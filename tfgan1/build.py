@@ -157,8 +157,18 @@ def models(config, spec, keras_module=keras):
 
 def gan(config, spec):
   generator, discriminator = models(config, spec)
-  return GAN(generator, discriminator, family(config), penalties(config),
-             augment.make(config, spec))
+  loss = family(config)
+  return GAN(generator, discriminator, loss, penalties(config),
+             augment.make(config, spec),
+             g_top_k=g_top_k(config.train.g_top_k, loss, config.loss.name))
+
+
+def g_top_k(fraction, loss, loss_name):
+  """`train.g_top_k`, refused below 1 for families whose L_G reads D(x) too."""
+  if fraction < 1.0 and getattr(loss, "generator_needs_real", False):
+    raise UserError(f"train.g_top_k: {fraction!r} is not allowed with loss "
+                    f"{loss_name!r}, whose G loss reads D(x) as well; must be 1.0")
+  return fraction
 
 
 def _optimizer_classes():

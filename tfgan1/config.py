@@ -70,6 +70,9 @@ class TrainConfig:
   batch_size: int = _field(64, min=1)
   lambda_: float = _field(1.0, "G weight in the one-step loss", gt=0.0,
                           key="lambda")
+  g_top_k: float = _field(
+      1.0, "top-k G update (Sinha et al. 2020): L_G reads only this fraction of the "
+      "fake batch, the samples D scores highest; 1: all", gt=0.0, max=1.0)
   n_d: int = _field(1, "alternating: D updates per iteration", min=1)
   n_g: int = _field(1, "alternating: G updates per iteration", min=1)
   jit_compile: bool = _field(False, "XLA-compile the train step")

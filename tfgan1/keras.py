@@ -41,6 +41,15 @@ def _family(loss):
   return loss
 
 
+def _loss_name(loss):
+  """The name an error message gives `loss` (a name, a dict or a plugin)."""
+  if isinstance(loss, str):
+    return loss
+  if isinstance(loss, dict):
+    return loss.get("name")
+  return loss.__name__ if isinstance(loss, type) else type(loss).__name__
+
+
 def _penalties(penalties):
   """PenaltyTerms from names or `{name, weight, every, **kwargs}` dicts."""
   if penalties:
@@ -50,9 +59,9 @@ def _penalties(penalties):
   return build.penalty_terms(specs)
 
 
-def _train_config(rule, one_step_form, lambda_, n_d, n_g):
+def _train_config(rule, one_step_form, lambda_, n_d, n_g, g_top_k):
   raw = {"rule": rule, "one_step_form": one_step_form, "lambda": lambda_,
-         "n_d": n_d, "n_g": n_g}
+         "n_d": n_d, "n_g": n_g, "g_top_k": g_top_k}
   return config_schema.build(config_lib.TrainConfig, raw, "train")
 
 
@@ -88,6 +97,8 @@ class GAN(keras.Model):
     one_step_form: `"fused"`, `"stateless"` or `"classic"` (see README, update rules).
     n_d: alternating: D updates per step (each on the same Keras batch).
     n_g: alternating: G updates per step.
+    g_top_k: the fraction of each fake batch, highest D scores first, that G's
+      loss reads (top-k training, Sinha et al. 2020); 1 reads all.
     noise: `"normal"` or `"uniform"`, the noise `fit` draws for G.
     seed: seeds the noise generator (and nothing else: build the networks
       under `keras.utils.set_random_seed` for reproducible initial weights).
@@ -101,15 +112,18 @@ class GAN(keras.Model):
 
   def __init__(self, generator, discriminator, loss="hinge", rule="one_step",
                penalties=(), lambda_=1.0, ema=None, *, one_step_form="fused",
-               n_d=1, n_g=1, noise="normal", seed=0, **kwargs):
+               n_d=1, n_g=1, g_top_k=1.0, noise="normal", seed=0, **kwargs):
     super().__init__(**kwargs)
     if not (generator.built and discriminator.built):
       raise UserError("GAN: generator and discriminator must be built models "
                       "(call each once on a batch, or give them an Input)")
     self.generator = generator
     self.discriminator = discriminator
-    self.train_config = _train_config(rule, one_step_form, lambda_, n_d, n_g)
-    self.networks = Networks(generator, discriminator, _family(loss), _penalties(penalties))
+    self.train_config = _train_config(rule, one_step_form, lambda_, n_d, n_g, g_top_k)
+    family = _family(loss)
+    self.networks = Networks(
+        generator, discriminator, family, _penalties(penalties),
+        g_top_k=build.g_top_k(self.train_config.g_top_k, family, _loss_name(loss)))
     noise_cfg = config_schema.build(config_lib.NoiseConfig,
                                     {"dim": _latent_dim(generator), "distribution": noise},
                                     "noise")

@@ -18,6 +18,7 @@ loss, penalty, metric and the one-step bracket is computed in float32.
 """
 import dataclasses
 import functools
+import math
 from typing import Any, List
 
 from tfgan1 import loss_scale
@@ -44,6 +45,18 @@ class GAN:
   augment: Any = None  # tfgan1.augment.Augment: fn(images, seed), or None
   # The loss scale (a float16 run): penalties' input gradients use it too.
   input_gradient_scale: Any = None
+  g_top_k: float = 1.0  # train.g_top_k: the fraction of fakes L_G reads
+
+  def generator_loss(self, fake_logits, real_logits):
+    """The family's L_G over the top-k fakes by D score (all when g_top_k is 1).
+
+    Sinha et al. 2020, "Top-k Training of GANs" (arXiv:2002.06224): the fakes D
+    scores lowest give G no gradient. The selection reads only the logits' values,
+    so the one-step G term's two copies select the same samples and still cancel.
+    """
+    if self.g_top_k < 1.0:
+      fake_logits = top_k_logits(fake_logits, self.g_top_k)
+    return self.family.generator_loss(fake_logits, real_logits)
 
   def d_call(self, x, labels=None):
     logits = self.discriminator(x if labels is None else [x, labels], training=True)
@@ -75,6 +88,18 @@ class GAN:
 
 
 _AUG_REAL, _AUG_FAKE = 1_000_001, 1_000_002  # apart from the penalties' fold-ins
+
+
+def top_k_logits(logits, fraction):
+  """The ceil(fraction * n) largest of n logits (`[n]` or `[n, 1]`), as `[k]`."""
+  flat = tf.reshape(logits, [-1])
+  n = flat.shape[0]
+  if n is None:  # a TF1 placeholder's unknown batch: k at run time
+    k = tf.maximum(1, tf.cast(tf.math.ceil(fraction * tf.cast(tf.size(flat), tf.float32)),
+                              tf.int32))
+  else:  # static k: XLA's TopK needs it
+    k = max(1, math.ceil(fraction * n))
+  return tf.math.top_k(flat, k=k).values
 
 
 def split_labels(batch):
@@ -170,12 +195,12 @@ def one_step_objective(gan, real, z, seed, step, lam, form):
   loss_d = gan.family.discriminator_loss(real_logits, fake_sg_logits)
   penalty, metrics = penalty_terms(gan, real, fake_sg, seed, step, real_y)
   if form == "classic":
-    loss_g = gan.family.generator_loss(gan.d_call(fake, fake_y), real_logits)
-    g_term = loss_g - gan.family.generator_loss(fake_sg_logits, real_logits)
+    loss_g = gan.generator_loss(gan.d_call(fake, fake_y), real_logits)
+    g_term = loss_g - gan.generator_loss(fake_sg_logits, real_logits)
   else:
     if form == "stateless":
       fake_logits = frozen_discriminator_call(gan.discriminator, fake, fake_y)
-    loss_g = gan.family.generator_loss(fake_logits, tf.stop_gradient(real_logits))
+    loss_g = gan.generator_loss(fake_logits, tf.stop_gradient(real_logits))
     g_term = loss_g
   total = loss_d + penalty + lam * g_term
   metrics.update(loss_d=loss_d, loss_g=loss_g, d_real=_mean(real_logits),
@@ -205,7 +230,7 @@ def both_objectives(gan, real, z, seed, step):
   fake_logits = gan.d_call(fake, fake_y)
   loss_d = gan.family.discriminator_loss(real_logits, fake_logits)
   penalty, metrics = penalty_terms(gan, real, tf.stop_gradient(fake), seed, step, real_y)
-  loss_g = gan.family.generator_loss(fake_logits, real_logits)
+  loss_g = gan.generator_loss(fake_logits, real_logits)
   metrics.update(loss_d=loss_d, loss_g=loss_g, d_real=_mean(real_logits),
                  d_fake=_mean(fake_logits))
   return loss_d + penalty, loss_g, metrics
@@ -225,4 +250,4 @@ def generator_objective(gan, real, z, seed=None):
   real_logits = None
   if getattr(gan.family, "generator_needs_real", False):
     real_logits = tf.stop_gradient(gan.d_call(real, real_y))
-  return gan.family.generator_loss(fake_logits, real_logits)
+  return gan.generator_loss(fake_logits, real_logits)

@@ -90,7 +90,9 @@ class GraphTrainer:
       keras = tf_keras()
       generator, discriminator = build.models(config, spec, keras)
       self.generator, self.discriminator = generator, discriminator
-      self.gan = losses.GAN(generator, discriminator, family, list(penalty_terms))
+      self.gan = losses.GAN(generator, discriminator, family, list(penalty_terms),
+                            g_top_k=build.g_top_k(self.cfg.g_top_k, family,
+                                                  config.loss.name))
       self.d_vars = list(discriminator.trainable_variables)
       self.g_vars = list(generator.trainable_variables)
       self.optimizers = tf1_optimizers.make(config)
