@@ -96,6 +96,8 @@ def banner(run, workdir, resumed_from, tf):
     start = "new run"
   rule = train.rule + (f" ({train.one_step_form})" if train.rule == "one_step" else "")
   penalties = "".join(f" + {p.name}" for p in config.penalties)
+  if train.g_top_k < 1.0:
+    penalties += f" | G loss on the top {train.g_top_k:g} of fakes"
   return [
       f"workdir {workdir}: {start}",
       f"devices: {devices(tf)}",

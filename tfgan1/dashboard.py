@@ -21,7 +21,7 @@ def hparams(config):
   d_opt, g_opt = config_lib.network_optimizers(config)
   values = {
       "rule": train.rule, "one_step_form": train.one_step_form,
-      "loss": config.loss.name, "lambda": train.lambda_,
+      "loss": config.loss.name, "lambda": train.lambda_, "g_top_k": train.g_top_k,
       "lr_d": _hparam(d_opt.learning_rate), "lr_g": _hparam(g_opt.learning_rate),
       "optimizer": d_opt.name, "batch_size": train.batch_size,
       "penalties": ",".join(f"{p.name}:{p.weight:g}" for p in config.penalties) or "none",
