@@ -36,12 +36,31 @@ def test_maxout_d_is_the_max_of_its_pieces(km):
                              rtol=1e-5, atol=1e-6)
 
 
+def _numpy_maxout_g_with_batch_norm(model, z, pieces):
+  """G's samples recomputed layer by layer: Dense, BatchNorm on the batch's own
+  statistics (training mode), max over each unit's pieces; then the output Dense."""
+  x = z
+  for layer in model.layers:
+    kind, weights = type(layer).__name__, [np.asarray(w) for w in layer.get_weights()]
+    if kind == "Dense":
+      x = x @ weights[0] + weights[1]
+    elif kind == "BatchNormalization":
+      gamma, beta = weights[:2]
+      x = gamma * (x - x.mean(0)) / np.sqrt(x.var(0) + layer.epsilon) + beta
+    elif kind == "Lambda":  # the maxout: Reshape((units, pieces)) came just before
+      x = x.reshape(len(x), -1, pieces).max(axis=-1)
+  return x
+
+
 @MODULES
-def test_maxout_g_with_batch_norm_builds_and_runs(km):
-  g = MLP.generator(km, DataSpec((2,)), 3, hidden=[8], activation="maxout", pieces=2,
+def test_maxout_g_with_batch_norm_is_the_max_of_its_normalised_pieces(km):
+  g = MLP.generator(km, DataSpec((2,)), 3, hidden=[8, 6], activation="maxout", pieces=2,
                     norm="batch_norm")
-  out = g(np.zeros((4, 3), np.float32), training=True)
-  assert tuple(out.shape) == (4, 2) and np.all(np.isfinite(np.asarray(out)))
+  z = np.random.default_rng(1).standard_normal((16, 3)).astype(np.float32)
+  out = np.asarray(g(z, training=True))
+  assert out.shape == (16, 2)
+  np.testing.assert_allclose(out, _numpy_maxout_g_with_batch_norm(g, z, 2),
+                             rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("kwargs, message", [
