@@ -215,7 +215,7 @@ def test_cli_run_and_tools(tmp_path):
   workdir = tmp_path / "run"
   out = run_cli("--config", CONFIG, "--workdir", workdir, *SMALL, "--set", "train.steps=40",
                 "--set", "train.backend=tf1_graph", "--set", "train.rule=simultaneous",
-                "--set", "train.jit_compile=false",  # ring8.yaml ships with XLA on
+                "--set", "train.jit_compile=false",  # refused if a config turns XLA on
                 "--set", "optimizer.learning_rate=1.0e-4",  # and a schedule
                 "--set", "train.steps_per_call=7")  # one session call per step still
   assert out.returncode == 0, out.stderr[-2000:]
