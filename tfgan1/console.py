@@ -95,16 +95,16 @@ def banner(run, workdir, resumed_from, tf):
   else:
     start = "new run"
   rule = train.rule + (f" ({train.one_step_form})" if train.rule == "one_step" else "")
-  penalties = "".join(f" + {p.name}" for p in config.penalties)
+  loss = config.loss.name + "".join(f" + {p.name}" for p in config.penalties)
   if train.g_top_k < 1.0:
-    penalties += f" | G loss on the top {train.g_top_k:g} of fakes"
+    loss += f" | G loss on the top {train.g_top_k:g} of fakes"
   return [
       f"workdir {workdir}: {start}",
       f"devices: {devices(tf)}",
       f"generator {config.generator.name}: {_count(gan.generator)} parameters | "
       f"discriminator {config.discriminator.name}: {_count(gan.discriminator)} parameters",
       f"data {config.data.name}: {_data_size(run.data)} | batch {train.batch_size}",
-      f"rule {rule} | loss {config.loss.name}{penalties} | {train.steps} steps",
+      f"rule {rule} | loss {loss} | {train.steps} steps",
   ]
 
 
