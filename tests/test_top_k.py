@@ -4,10 +4,12 @@ The selection must drop exactly the lowest-scored fakes from G's gradient, keep
 every one-step form equal to the simultaneous rule, and reach the TF1 graph mode
 and the Keras API, which build their networks apart from the CLI.
 """
+import types
+
 import numpy as np
 import pytest
 
-from tfgan1 import build, losses
+from tfgan1 import build, console, losses
 from tfgan1 import config as config_lib
 from tfgan1.errors import UserError
 from tfgan1.verify import rule_gradients
@@ -89,3 +91,19 @@ def test_families_whose_g_loss_reads_real_logits_refuse_top_k(plugins_loaded, lo
                      g_top_k=0.75)
   gan = tfgan1.keras.GAN(trainer.gan.generator, trainer.gan.discriminator, g_top_k=0.75)
   assert gan.networks.g_top_k == 0.75 and gan.train_config.g_top_k == 0.75
+
+
+@pytest.mark.parametrize("overrides,want", [
+    ([], "rule one_step (fused) | loss hinge | 1000 steps"),
+    (["train.g_top_k=0.75", "penalties=[{name: r1, weight: 0.1}]"],
+     "rule one_step (fused) | loss hinge + r1 | G loss on the top 0.75 of fakes | 1000 steps"),
+    (["train.g_top_k=0.5", "train.rule=alternating"],
+     "rule alternating | loss hinge | G loss on the top 0.5 of fakes | 1000 steps")])
+def test_start_line_names_the_fraction(plugins_loaded, overrides, want):
+  trainer, _, _ = _trainer(overrides + ["train.steps=1000"])
+  config = config_lib.from_dict({"data": "grid25", "generator": {"name": "mlp"},
+                                 "discriminator": {"name": "mlp"}, "loss": "hinge"},
+                                overrides + ["train.steps=1000"])
+  run = types.SimpleNamespace(config=config, trainer=trainer, data=None)
+  lines = console.banner(run, "runs/x", None, tf)
+  assert lines[-1] == want and lines[0] == "workdir runs/x: new run"
