@@ -216,4 +216,6 @@ def save(manager_, trainer, step):
                     "finite checkpoint (%s) is kept", step, bad,
                     manager_.latest_checkpoint or "none yet")
     return None
+  if trainer.ema is not None:
+    trainer.ema.calibrate(step)  # a tool reloading it samples what the run sampled
   return manager_.save(checkpoint_number=step)

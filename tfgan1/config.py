@@ -119,6 +119,9 @@ class EmaConfig:
   """Exponential moving average of G's weights, used to sample and evaluate."""
   decay: float = _field(0.999, gt=0.0, lt=1.0)
   start: int = _field(0, "steps before averaging starts (a plain copy)", min=0)
+  bn_batches: int = _field(
+      16, "batches of fresh noise that re-estimate the EMA generator's BatchNorm "
+      "statistics before it samples, evaluates or is saved; 0 copies G's", min=0)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -65,12 +65,16 @@ def _train_config(rule, one_step_form, lambda_, n_d, n_g, g_top_k):
   return config_schema.build(config_lib.TrainConfig, raw, "train")
 
 
-def _ema(generator, ema):
+_EMA_BN_BATCH = 256  # calibration batch size: fit's batch size is not known up front
+
+
+def _ema(generator, ema, noise_fn, seed):
   if ema is None:
     return None
   raw = {"decay": ema} if isinstance(ema, (int, float)) else ema
   cfg = config_schema.build(config_lib.EmaConfig, raw, "ema")
-  return GeneratorEMA(generator, keras, cfg.decay, cfg.start)
+  return GeneratorEMA(generator, keras, cfg.decay, cfg.start, bn_batches=cfg.bn_batches,
+                      noise_fn=noise_fn, batch_size=_EMA_BN_BATCH, seed=seed)
 
 
 def _latent_dim(generator):
@@ -92,8 +96,9 @@ class GAN(keras.Model):
     rule: `"one_step"`, `"simultaneous"` or `"alternating"`.
     penalties: names or `{"name", "weight", "every", **kwargs}` dicts.
     lambda_: G's weight in the one-step loss.
-    ema: None, a decay (`0.999`) or `{"decay", "start"}`: an EMA copy of G,
-      `ema_generator`, updated after every step.
+    ema: None, a decay (`0.999`) or `{"decay", "start", "bn_batches"}`: an EMA
+      copy of G, `ema_generator`, updated after every step; `fit` ends by
+      calibrating its BatchNorm statistics (`calibrate_ema`).
     one_step_form: `"fused"`, `"stateless"` or `"classic"` (see README, update rules).
     n_d: alternating: D updates per step (each on the same Keras batch).
     n_g: alternating: G updates per step.
@@ -129,7 +134,7 @@ class GAN(keras.Model):
                                     "noise")
     self.noise_fn = build.noise_sampler(noise_cfg)
     self.noise_rng = tf.random.Generator.from_seed(seed)
-    self._ema = _ema(generator, ema)
+    self._ema = _ema(generator, ema, self.noise_fn, seed)
     self.ema_generator = self._ema.model if self._ema is not None else None
     # The engine's step counter and the noise RNG state, as one Keras variable,
     # so save_weights / BackupAndRestore carry them and a resumed fit draws the
@@ -179,7 +184,15 @@ class GAN(keras.Model):
     if isinstance(x, tf.data.Dataset):
       # Keras would warn that its default shuffle=True is ignored for datasets.
       kwargs.setdefault("shuffle", False)
-    return super().fit(x, y, **kwargs)
+    history = super().fit(x, y, **kwargs)
+    self.calibrate_ema()
+    return history
+
+  def calibrate_ema(self):
+    """Re-estimates `ema_generator`'s BatchNorm statistics on fresh noise (its
+    own, not G's: see `tfgan1.ema`); `fit` does this when it ends. Call it
+    before sampling the EMA generator from a callback. Returns it (or None)."""
+    return self._ema.calibrate() if self._ema is not None else None
 
   def call(self, noise, training=False):
     """G's samples for a noise batch: `gan(z)` and `gan.predict(z)` generate."""

@@ -19,11 +19,14 @@ def load_sampler(workdir, overrides=(), checkpoint=None):
   """(config, dataset plugin, generator) with the weights of `checkpoint` (a
   checkpoint prefix; default the latest).
 
-  The generator is the EMA one when the run kept an EMA.
+  The generator is the EMA one when the run kept an EMA, its BatchNorm
+  statistics calibrated as the run's were (a no-op for checkpoints the run
+  saved; older ones hold G's copied statistics).
   """
   config = load_config(workdir, overrides)
   plugin_loader.load_all(config.plugins)
   from tfgan1 import build  # pylint: disable=g-import-not-at-top  (imports TF)
+  from tfgan1 import ema  # pylint: disable=g-import-not-at-top
   tf = build.tf
   build.keras.utils.set_random_seed(config.seed)
   data = build.dataset(config)
@@ -34,6 +37,9 @@ def load_sampler(workdir, overrides=(), checkpoint=None):
                     f"{os.path.join(workdir, checkpoints.SUBDIR)!r}")
   key = "ema_generator" if config.ema is not None else "generator"
   checkpoints.restore(tf.train.Checkpoint(**{key: generator}), latest, partial=True)
+  if config.ema is not None:
+    ema.calibrate(generator, build.noise_fn(config, data), config.ema.bn_batches,
+                  config.train.batch_size, config.seed)
   return config, data, generator
 
 

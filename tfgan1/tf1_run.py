@@ -16,11 +16,11 @@ from absl import logging
 
 from tfgan1 import build
 from tfgan1 import checkpoints
+from tfgan1 import ema as ema_lib
 from tfgan1 import loss_scale
 from tfgan1 import restore
 from tfgan1 import tf1_checks
 from tfgan1 import tf1_engine
-from tfgan1.ema import GeneratorEMA
 
 tf = build.tf
 
@@ -119,11 +119,12 @@ class Trainer:
 
   def pull(self):
     """Graph -> mirrors (before a checkpoint write or a sample)."""
-    if self.stale:
-      return  # the mirrors are already the newer copy
-    values = dict(zip((v.name for v in self.graph.variables), self.graph.values()))
-    for a, b in self._pairs:
-      b.assign(values[a.name])
+    if not self.stale:  # else the mirrors are already the newer copy
+      values = dict(zip((v.name for v in self.graph.variables), self.graph.values()))
+      for a, b in self._pairs:
+        b.assign(values[a.name])
+    if self.ema is not None:
+      self.ema.calibrate()  # the graph's EMA holds G's statistics (see tfgan1.ema)
 
   def _draw(self, iterator, rng):
     """The TF2 engine's draws, in its order: batches, noises, then the seed."""
@@ -158,7 +159,7 @@ class Run:
     self.data = built.data
     ema = None
     if config.ema is not None:
-      ema = GeneratorEMA(built.gan.generator, build.keras, config.ema.decay, config.ema.start)
+      ema = ema_lib.from_config(built.gan.generator, build.keras, config, built.noise_fn)
     self.trainer = tf1_checks.building(lambda: Trainer(config, built, ema))
     self.rng = tf.random.Generator.from_seed(config.seed)
     self.iterator = iter(self.data.dataset(config.train.batch_size, config.seed))
@@ -168,7 +169,7 @@ class Run:
   @property
   def sampler(self):
     """The (eager, Keras 3) generator that samples: the EMA one when enabled."""
-    self.trainer.pull()
+    self.trainer.pull()  # calibrates the EMA mirror
     t = self.trainer
     return t.ema.model if t.ema is not None else t.gan.generator
 

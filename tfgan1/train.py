@@ -11,6 +11,7 @@ from tfgan1 import config as config_lib
 from tfgan1 import console
 from tfgan1 import dashboard
 from tfgan1 import distribute
+from tfgan1 import ema as ema_lib
 from tfgan1 import evaluation
 from tfgan1 import history
 from tfgan1 import native_log
@@ -19,7 +20,6 @@ from tfgan1 import restore
 from tfgan1 import sampling
 from tfgan1 import viz
 from tfgan1 import workdir as workdir_lib
-from tfgan1.ema import GeneratorEMA
 from tfgan1.engine import Trainer
 
 tf = build.tf
@@ -38,8 +38,7 @@ class Run:
     with distribute.scope(self.strategy):
       ema = None
       if config.ema is not None:
-        ema = GeneratorEMA(built.gan.generator, build.keras, config.ema.decay,
-                           config.ema.start)
+        ema = ema_lib.from_config(built.gan.generator, build.keras, config, built.noise_fn)
       self.trainer = Trainer(built.gan, config.train, built.optimizers, built.noise_fn,
                              ema, getattr(built.precision, "loss_scale", None),
                              self.strategy)
@@ -52,9 +51,10 @@ class Run:
 
   @property
   def sampler(self):
-    """The generator used for samples and evaluation: the EMA one when enabled."""
+    """The generator used for samples and evaluation: the EMA one when enabled,
+    its BatchNorm statistics calibrated (see `tfgan1.ema`)."""
     t = self.trainer
-    return t.ema.model if t.ema is not None else t.gan.generator
+    return t.ema.calibrate(int(t.step.numpy())) if t.ema is not None else t.gan.generator
 
   def samples(self, num, seed, labels=None):
     """Samples of the sampler; a conditional run cycles through the classes."""
