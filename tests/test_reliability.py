@@ -215,3 +215,19 @@ def test_key_added_by_a_newer_version_at_its_default_is_not_a_change(tmp_path):
   assert history.compare(str(tmp_path), config_lib.load(RING8), False) is False
   with pytest.raises(UserError, match=r"differing keys: train.n_g \('missing' -> 3\)"):
     history.compare(str(tmp_path), config_lib.load(RING8, ["train.n_g=3"]), False)
+
+
+def test_ema_key_added_by_a_newer_version_at_its_default_is_not_a_change(tmp_path):
+  """A run saved before `ema.bn_batches` existed resumes (the EMA section is optional,
+  so its defaults need a section to come from)."""
+  from tests.conftest import RING8
+  from tfgan1 import config as config_lib
+  from tfgan1 import history
+  from tfgan1 import yamlio
+  config = config_lib.load(RING8, ["ema.bn_batches=16"])
+  saved = yamlio.roundtrip(config_lib.to_dict(config))
+  del saved["ema"]["bn_batches"]
+  (tmp_path / "config.yaml").write_text(yamlio.dump(saved))
+  assert history.compare(str(tmp_path), config, False) is False
+  with pytest.raises(UserError, match=r"differing keys: ema.bn_batches \('missing' -> 4\)"):
+    history.compare(str(tmp_path), config_lib.load(RING8, ["ema.bn_batches=4"]), False)

@@ -46,8 +46,10 @@ def is_harmless(key):
 
 
 def _defaults():
-  """{dotted key: default value} of every key with a default."""
+  """{dotted key: default value} of every key with a default, the keys of the
+  optional `ema` section included (a run saved before `ema.bn_batches` existed)."""
   stub = {k: "_" for k in ("generator", "discriminator", "loss", "data")}
+  stub["ema"] = {}
   return flatten(yamlio.roundtrip(config_lib.to_dict(config_lib.from_dict(stub))))
 
 
