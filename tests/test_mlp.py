@@ -47,7 +47,7 @@ def _numpy_maxout_g_with_batch_norm(model, z, pieces):
     elif kind == "BatchNormalization":
       gamma, beta = weights[:2]
       x = gamma * (x - x.mean(0)) / np.sqrt(x.var(0) + layer.epsilon) + beta
-    elif kind == "Lambda":  # the maxout: Reshape((units, pieces)) came just before
+    elif kind == "GlobalMaxPooling1D":  # the maxout, after Reshape((units, pieces))
       x = x.reshape(len(x), -1, pieces).max(axis=-1)
   return x
 
@@ -74,3 +74,31 @@ def test_bad_activation_or_pieces_is_a_one_line_user_error(kwargs, message):
   with pytest.raises(UserError) as info:
     MLP.discriminator(keras, DataSpec((2,)), **kwargs)
   assert str(info.value).startswith(message) and "\n" not in str(info.value)
+
+
+@MODULES
+def test_maxout_g_clones_for_its_ema(km):
+  """The EMA is a clone built from G's config: a maxout G must survive it (a
+  Python lambda inside G made Keras refuse the clone) and compute the same."""
+  g = MLP.generator(km, DataSpec((2,)), 3, hidden=[8, 6], activation="maxout", pieces=2,
+                    norm="batch_norm")
+  clone = km.models.clone_model(g)
+  clone.set_weights(g.get_weights())
+  z = np.random.default_rng(2).standard_normal((16, 3)).astype(np.float32)
+  np.testing.assert_allclose(np.asarray(clone(z, training=False)),
+                             np.asarray(g(z, training=False)), rtol=0, atol=0)
+
+
+def test_a_run_with_a_maxout_g_and_an_ema_trains_and_evaluates(plugins_loaded, tmp_path):
+  from tfgan1 import config as config_lib, train  # pylint: disable=import-outside-toplevel
+  config = config_lib.from_dict({
+      "generator": {"name": "mlp", "hidden": [8, 8], "activation": "maxout", "pieces": 2,
+                    "norm": "batch_norm"},
+      "discriminator": {"name": "mlp", "hidden": [8]}, "loss": "hinge", "data": "ring8",
+      "noise": {"dim": 2}, "ema": {"decay": 0.9, "bn_batches": 2},
+      "train": {"batch_size": 16, "steps": 4, "log_every": 2, "sample_every": 4,
+                "checkpoint_every": 4}, "eval": {"num_samples": 100}})
+  record = train.train_and_evaluate(config, str(tmp_path))
+  assert record["step"] == 4 and 0.0 <= record["high_quality"] <= 1.0
+  assert (tmp_path / "samples" / "samples_00000004.png").stat().st_size > 0
+  assert (tmp_path / "checkpoints" / "ckpt-4.index").is_file()

@@ -39,8 +39,12 @@ def _hidden_block(keras, x, units, activation, norm, pieces):
     x = keras.layers.BatchNormalization()(x)
   if activation != "maxout":
     return keras.layers.Activation(activation)(x)
+  # Built-in layers only, no Lambda: the EMA clones G through its config, and
+  # Keras refuses to rebuild a Python lambda from one. Unit i's pieces are the
+  # Dense columns i*pieces...(i+1)*pieces-1; the pooling takes their max.
   x = keras.layers.Reshape((units, pieces))(x)
-  return keras.layers.Lambda(lambda t: _ops(keras).max(t, axis=-1))(x)
+  x = keras.layers.Permute((2, 1))(x)
+  return keras.layers.GlobalMaxPooling1D()(x)
 
 
 def _ops(keras):
