@@ -99,3 +99,12 @@ def test_one_step_with_maxout_d(plugins_loaded):
   """PacGAN's maxout D (3 pieces per unit): every form still agrees."""
   trainer, real, z = _trainer(["discriminator.activation=maxout", "discriminator.pieces=3"])
   _assert_equivalent(trainer, real, z)
+
+
+def test_one_step_with_output_experts_in_g(plugins_loaded):
+  """G with 4 output experts picked by noise entry 0: every form still agrees,
+  and the batch's noise reaches more than one expert's weights."""
+  trainer, real, z = _trainer(["generator.experts=4"])
+  grads = _assert_equivalent(trainer, real, z)
+  heads = grads["simultaneous"][1][-2].reshape(16, 4, 2)  # the heads' kernel [16, 4 x 2]
+  assert (np.abs(heads).max(axis=(0, 2)) > 0).sum() >= 2

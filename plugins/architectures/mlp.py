@@ -8,6 +8,7 @@ import math
 
 from tfgan1 import ARCHITECTURES, UserError
 from tfgan1.plugins.architectures import conditional as cond
+from tfgan1.plugins.architectures import experts as experts_lib
 
 LABEL_DIM = 16  # size of the label embedding a conditional mlp concatenates
 
@@ -58,19 +59,25 @@ class MLP:
 
   @staticmethod
   def generator(keras, spec, latent_dim, hidden=(400, 400, 400, 400),
-                activation="relu", norm="none", conditional=False, pieces=5):
+                activation="relu", norm="none", conditional=False, pieces=5,
+                experts=1, expert_noise="normal"):
     """`conditional`: inputs [noise, labels]; a label embedding joins the noise.
-    `pieces`: linear pieces per unit when `activation` is maxout."""
+    `pieces`: linear pieces per unit when `activation` is maxout.
+    `experts` > 1: noise entry 0 picks one of that many output layers, the
+    rest of the noise feeds the hidden layers (`experts.py`); `expert_noise`
+    is the run's `noise.distribution`, whose quantiles split entry 0."""
     _check_units("generator", hidden)
     _activation("generator", activation, pieces)
     _norm("generator", norm)
+    experts_lib.check(experts, expert_noise, latent_dim)
     classes = cond.check_classes("generator", spec, conditional)
     z = keras.Input((latent_dim,))
-    inputs, x = _with_labels(keras, z, z, classes)
+    onehot, x = experts_lib.split(keras, z, experts, expert_noise)
+    inputs, x = _with_labels(keras, z, x, classes)
     for units in hidden:
       x = _hidden_block(keras, x, units, activation, norm, pieces)
     # float32 output whatever the precision policy: losses and samples expect it.
-    x = keras.layers.Dense(math.prod(spec.shape), dtype="float32")(x)
+    x = experts_lib.heads(keras, x, onehot, experts, math.prod(spec.shape))
     out = keras.layers.Reshape(spec.shape, dtype="float32")(x)
     return keras.Model(inputs, out, name="generator")
 
