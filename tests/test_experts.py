@@ -55,7 +55,8 @@ def test_g_output_is_the_head_that_noise_entry_0_picks(km):
 
 
 def test_each_expert_gets_its_share_of_the_noise():
-  g = MLP.generator(keras, DataSpec((2,)), 2, hidden=[4], experts=5, expert_noise="uniform")
+  g = MLP.generator(keras, DataSpec((2,)), 2, hidden=[4], experts=5,
+                    noise_distribution="uniform")
   choice = [l for l in g.layers if type(l).__name__ == "ExpertChoice"][0]
   z = tf.random.stateless_uniform([100_000, 2], seed=[1, 2], minval=-1.0, maxval=1.0)
   onehot, rest = choice(z)
@@ -76,11 +77,29 @@ def test_one_expert_is_the_plain_mlp():
 @pytest.mark.parametrize("kwargs, latent, message", [
     ({"experts": 0}, 3, "generator.experts: 0 is not allowed; expected an integer >= 1"),
     ({"experts": True}, 3, "generator.experts: True is not allowed"),
-    ({"experts": 4, "expert_noise": "gauss"}, 3,
-     "generator.expert_noise: 'gauss' is not allowed; choose one of: normal, uniform"),
+    ({"experts": 4, "noise_distribution": "gauss"}, 3,
+     "noise.distribution: 'gauss' is not allowed with generator.experts; choose one of: "
+     "normal, uniform"),
     ({"experts": 4}, 1, "generator.experts: 4 needs noise.dim >= 2"),
 ])
 def test_bad_experts_are_a_one_line_user_error(kwargs, latent, message):
   with pytest.raises(UserError) as info:
     MLP.generator(keras, DataSpec((2,)), latent, **kwargs)
   assert str(info.value).startswith(message) and "\n" not in str(info.value)
+
+
+def test_the_run_sets_the_experts_noise_from_noise_distribution(plugins_loaded):
+  """Uniform noise on [-1, 1): the cuts are its quantiles, not the normal's; and a
+  generator section may not set it itself."""
+  from tfgan1 import build, config as config_lib  # pylint: disable=import-outside-toplevel
+  raw = {"generator": {"name": "mlp", "hidden": [4], "experts": 4}, "data": "ring8",
+         "discriminator": {"name": "mlp", "hidden": [4]}, "loss": "hinge",
+         "noise": {"dim": 2, "distribution": "uniform"}}
+  g, _ = build.models(config_lib.from_dict(raw), DataSpec((2,)))
+  choice = [l for l in g.layers if type(l).__name__ == "ExpertChoice"][0]
+  np.testing.assert_allclose(choice.cuts, [-0.5, 0.0, 0.5], atol=1e-7)
+  raw["generator"]["noise_distribution"] = "normal"
+  with pytest.raises(UserError) as info:
+    build.models(config_lib.from_dict(raw), DataSpec((2,)))
+  assert str(info.value) == ("generator.noise_distribution: 'normal' is not allowed; it is "
+                             "set from noise.distribution ('uniform')")

@@ -92,10 +92,19 @@ def _needs(kind):
                       for m, a in INTERFACES[kind])
 
 
-def _plugin(reg, spec, field, *args, method=None, skip=()):
+def _plugin(reg, spec, field, *args, method=None, skip=(), given=None):
+  """`given`: keyword arguments the run sets for a builder that declares them
+  (never the user: the config section may not name them)."""
   obj = reg.get(spec.name, f"{field}.name")
   fn = getattr(obj, method) if method else obj
-  return construct(field, spec.name, fn, args, dict(spec.kwargs), skip)
+  kwargs = dict(spec.kwargs)
+  for key, (value, source) in (given or {}).items():
+    if key in kwargs:
+      raise UserError(f"{field}.{key}: {kwargs[key]!r} is not allowed; it is set from "
+                      f"{source} ({value!r})")
+    if key in inspect.signature(fn).parameters:
+      kwargs[key] = value
+  return construct(field, spec.name, fn, args, kwargs, skip + tuple(given or ()))
 
 
 def dataset(config):
@@ -146,9 +155,10 @@ def penalty_terms(specs):
 
 def models(config, spec, keras_module=keras):
   """(generator, discriminator), built with `keras_module` (Keras 3 or tf_keras)."""
+  given = {"noise_distribution": (config.noise.distribution, "noise.distribution")}
   generator = _plugin(registry.ARCHITECTURES, config.generator, "generator",
                       keras_module, spec, config.noise.dim, method="generator",
-                      skip=("keras", "spec", "latent_dim"))
+                      skip=("keras", "spec", "latent_dim"), given=given)
   discriminator = _plugin(registry.ARCHITECTURES, config.discriminator,
                           "discriminator", keras_module, spec,
                           method="discriminator", skip=("keras", "spec"))

@@ -9,7 +9,8 @@ shared trunk that reads the other entries, so G can jump between heads instead o
 crossing. It is MGAN's mixture of generators with shared parameters (Hoang et
 al. 2018, arXiv:1708.02556), sharing all but the last layer, under a uniform
 prior: each head gets 1/K of the noise mass, cut at the quantiles of entry 0's
-distribution (`expert_noise`, which must be the run's `noise.distribution`).
+distribution (the run's `noise.distribution`, which the core passes to the
+builder as `noise_distribution`).
 
 Builders receive the Keras module (Keras 3 or tf_keras), so the one custom layer
 is made per module, like the spectral norm wrapper. The heads are one stock Dense
@@ -38,8 +39,8 @@ def check(experts, noise, latent_dim):
     raise UserError(f"generator.experts: {experts!r} is not allowed; expected an "
                     "integer >= 1 (1: a single output layer)")
   if noise not in NOISES:
-    raise UserError(f"generator.expert_noise: {noise!r} is not allowed; choose one of: "
-                    f"{', '.join(NOISES)} (the run's noise.distribution)")
+    raise UserError(f"noise.distribution: {noise!r} is not allowed with generator.experts; "
+                    f"choose one of: {', '.join(NOISES)}")
   if experts > 1 and latent_dim < 2:
     raise UserError(f"generator.experts: {experts} needs noise.dim >= 2 (entry 0 picks "
                     f"the expert, the rest feed the trunk); noise.dim is {latent_dim}")

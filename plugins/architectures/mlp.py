@@ -60,19 +60,20 @@ class MLP:
   @staticmethod
   def generator(keras, spec, latent_dim, hidden=(400, 400, 400, 400),
                 activation="relu", norm="none", conditional=False, pieces=5,
-                experts=1, expert_noise="normal"):
+                experts=1, noise_distribution="normal"):
     """`conditional`: inputs [noise, labels]; a label embedding joins the noise.
     `pieces`: linear pieces per unit when `activation` is maxout.
     `experts` > 1: noise entry 0 picks one of that many output layers, the
-    rest of the noise feeds the hidden layers (`experts.py`); `expert_noise`
-    is the run's `noise.distribution`, whose quantiles split entry 0."""
+    rest of the noise feeds the hidden layers (`experts.py`).
+    `noise_distribution` is set by the run from `noise.distribution`: its
+    quantiles split entry 0."""
     _check_units("generator", hidden)
     _activation("generator", activation, pieces)
     _norm("generator", norm)
-    experts_lib.check(experts, expert_noise, latent_dim)
+    experts_lib.check(experts, noise_distribution, latent_dim)
     classes = cond.check_classes("generator", spec, conditional)
     z = keras.Input((latent_dim,))
-    onehot, x = experts_lib.split(keras, z, experts, expert_noise)
+    onehot, x = experts_lib.split(keras, z, experts, noise_distribution)
     inputs, x = _with_labels(keras, z, x, classes)
     for units in hidden:
       x = _hidden_block(keras, x, units, activation, norm, pieces)
