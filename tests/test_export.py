@@ -5,6 +5,7 @@ import sys
 
 import numpy as np
 import pytest
+import yaml
 
 from tests.conftest import ROOT
 
@@ -63,7 +64,8 @@ def exported(tmp_path_factory):
                      "--out", tmp / f"{n}_saved"]) for n in names])
   jobs = []
   for n in names:
-    dim = 128 if n == "mnist" else 2
+    with open(ROOT / "configs" / RUNS[n][0], encoding="utf-8") as f:
+      dim = yaml.safe_load(f)["noise"]["dim"]  # the SavedModel's input width
     noise = np.random.default_rng(0).standard_normal((NUM, dim)).astype(np.float32)
     np.save(tmp / f"{n}_noise.npy", noise)
     jobs.append([n, str(tmp / f"{n}_saved"), str(tmp / f"{n}_noise.npy"),
@@ -90,7 +92,7 @@ def test_reload_needs_only_tensorflow(exported):
 def test_toy_export_is_float_samples_equal_to_generator(exported):
   runs, report = exported
   workdir, noise, out = runs["ring8"]
-  assert report["ring8"] == {"input": ["noise", "float32", [None, 2]],
+  assert report["ring8"] == {"input": ["noise", "float32", [None, noise.shape[1]]],
                              "output": ["samples", "float32"]}
   assert out.shape == (NUM, 2) and out.dtype == np.float32
   np.testing.assert_allclose(out, _in_process(workdir, noise), rtol=1e-5, atol=1e-6)

@@ -6,9 +6,13 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
 
 
+@pytest.mark.skipif(not (ROOT.parent / "shared" / "data" / "mnist").is_dir(),
+                    reason="shared MNIST not found next to the repo (mnist_dcgan's data)")
 def test_gpu_check_runs_on_cpu_and_writes_json(tmp_path):
   out = tmp_path / "gpu.json"
   env = dict(os.environ, PYTHON=sys.executable, CUDA_VISIBLE_DEVICES="")
