@@ -42,6 +42,9 @@ def plugins_loaded():
   return True
 
 
+# The real MNIST test set beside the repo (../shared); tests that need it skip without it.
+SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
+
 # A tiny real run (ring8, 16-unit MLPs) for checkpoint and workdir tests.
 RING8 = str(ROOT / "configs" / "ring8.yaml")
 # XLA off, as ring8.yaml ships now; pinned here because compiling costs seconds per

@@ -8,8 +8,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT
-
-MNIST = ROOT.parent / "shared" / "data" / "mnist"
+from tests.conftest import SHARED_MNIST as MNIST
 RUNS = {
     "ring8": ("ring8.yaml", [
         "--set", "generator.hidden=[32, 32]", "--set", "discriminator.hidden=[32, 32]",

@@ -8,10 +8,10 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SHARED_MNIST
 
 
-@pytest.mark.skipif(not (ROOT.parent / "shared" / "data" / "mnist").is_dir(),
+@pytest.mark.skipif(not SHARED_MNIST.is_dir(),
                     reason="shared MNIST not found next to the repo (mnist_dcgan's data)")
 def test_gpu_check_runs_on_cpu_and_writes_json(tmp_path):
   out = tmp_path / "gpu.json"

@@ -6,6 +6,7 @@ from tfgan1 import build, checkpoints, registry
 from tfgan1 import config as config_lib
 from tfgan1.errors import UserError
 from tfgan1.loss_scale import scaled_input_gradients
+from tests.conftest import SHARED_MNIST
 
 tf = build.tf
 keras = build.keras
@@ -167,7 +168,7 @@ def test_penalty_input_gradients_survive_float16(plugins_loaded):
                      "train.batch_size=8", "eval.num_samples=16"])])
 def test_bfloat16_end_to_end(plugins_loaded, root, tmp_path, monkeypatch, config, extra):
   from tfgan1 import restore, train, verify
-  if config == "mnist_dcgan" and not (root.parent / "shared" / "data" / "mnist").is_dir():
+  if config == "mnist_dcgan" and not SHARED_MNIST.is_dir():
     pytest.skip("shared MNIST not found next to the repo")
   monkeypatch.chdir(root)  # mnist_dcgan's data path is relative to the repo
   cfg = config_lib.load(str(root / "configs" / f"{config}.yaml"), extra + [
