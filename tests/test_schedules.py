@@ -106,6 +106,24 @@ def test_rates_reach_tensorboard_and_resume_continues(plugins_loaded, tmp_path):
   assert "lr/shared" not in scalars
 
 
+def test_alternating_schedules_count_training_steps(plugins_loaded, tmp_path):
+  """With n_d 3, D updates 3 times a step, yet its decay ends at training step
+  `decay_steps`, as G's does: both rates follow the same steps in TensorBoard."""
+  lr = {"schedule": "linear", "value": 1e-3, "decay_steps": 4}
+  raw = {**BASE, "optimizer": {"learning_rate": lr},
+         "train": {**BASE["train"], "rule": "alternating", "n_d": 3}}
+  _run(tmp_path / "a", 5, raw)
+  scalars, _ = _read_events(tmp_path / "a")
+  want = [1e-3 * max(0.0, 1 - i / 4) for i in range(5)]  # step k trains at k - 1
+  np.testing.assert_allclose([v for _, v in scalars["lr/d"]], want, rtol=1e-6, atol=1e-12)
+  np.testing.assert_allclose([v for _, v in scalars["lr/g"]], want, rtol=1e-6, atol=1e-12)
+  run = train.Run(config_lib.from_dict(raw))
+  run.trainer.train_step(run.iterator, run.rng)
+  assert int(run.trainer.optimizers["d"].iterations.numpy()) == 3
+  assert int(run.trainer.optimizers["g"].iterations.numpy()) == 1
+  assert float(run.trainer.optimizers["d"].learning_rate) == pytest.approx(0.75e-3)
+
+
 def test_shared_optimizer_reports_lr(plugins_loaded):
   cfg = config_lib.from_dict({**BASE, "optimizer": {"learning_rate": {
       "schedule": "exponential", "value": 1.0, "decay_steps": 1, "decay_rate": 0.5}}})

@@ -188,15 +188,17 @@ def _optimizer_classes():
           and n not in skip}
 
 
-def optimizer(spec, field):
+def optimizer(spec, field, updates_per_step=1):
   """A Keras optimizer from `{name, learning_rate, **kwargs}`; the learning rate
-  may be a schedule, read at the optimizer's own (checkpointed) iteration count."""
+  may be a schedule, read at the optimizer's own (checkpointed) iteration count
+  // `updates_per_step` (see `schedules.make`)."""
   classes = _optimizer_classes()
   if spec.name.lower() not in classes:
     raise UserError(f"{field}.name: {spec.name!r} is not allowed; choose one of: "
                     f"{', '.join(sorted(classes))}")
   return construct(field, spec.name, classes[spec.name.lower()], (),
-                   {"learning_rate": schedules.make(spec.learning_rate), **dict(spec.kwargs)})
+                   {"learning_rate": schedules.make(spec.learning_rate, updates_per_step),
+                    **dict(spec.kwargs)})
 
 
 def optimizers(config):
@@ -204,7 +206,9 @@ def optimizers(config):
   if not config_lib.separate_optimizers(config):
     return {"shared": optimizer(config.optimizer, "optimizer")}
   d_spec, g_spec = config_lib.network_optimizers(config)
-  return {"d": optimizer(d_spec, "d_optimizer"), "g": optimizer(g_spec, "g_optimizer")}
+  alternating = config.train.rule == "alternating"  # the only rule with n_d, n_g
+  return {"d": optimizer(d_spec, "d_optimizer", config.train.n_d if alternating else 1),
+          "g": optimizer(g_spec, "g_optimizer", config.train.n_g if alternating else 1)}
 
 
 def noise_sampler(noise):

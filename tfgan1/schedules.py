@@ -3,9 +3,11 @@
     learning_rate: {schedule: cosine, value: 2.0e-4, decay_steps: 10000, warmup_steps: 500}
 
 A schedule is a `keras.optimizers.schedules` object read at the optimizer's own
-iteration count. That counter is in every checkpoint, so a resumed run continues
-the schedule where it stopped. `parse` checks the YAML at load (no TensorFlow);
-`make` builds the Keras schedule.
+iteration count, divided by the optimizer's updates per training step (`n_d` for
+D's with the alternating rule), so `decay_steps` and the other step keys count
+training steps, as `train.steps` does. The counter is in every checkpoint, so a
+resumed run continues the schedule where it stopped. `parse` checks the YAML at
+load (no TensorFlow); `make` builds the Keras schedule.
 """
 import math
 import types
@@ -82,11 +84,25 @@ def parse(value, path):
   return types.MappingProxyType(out)
 
 
-def make(learning_rate):
-  """A float, or a Keras LearningRateSchedule for a parsed schedule mapping."""
+def make(learning_rate, updates_per_step=1):
+  """A float, or a Keras LearningRateSchedule for a parsed schedule mapping.
+
+  `updates_per_step`: how many times the optimizer updates in one training step
+  (`n_d` for D's with the alternating rule). Its schedule then reads
+  iterations // updates_per_step: every update of a step gets the same rate, and
+  a 5000-step decay ends at training step 5000, not at step 1000 for an n_d of 5.
+  """
   if not hasattr(learning_rate, "keys"):
     return learning_rate
-  import keras  # pylint: disable=g-import-not-at-top  (config parsing needs no TF)
+  schedule = _make(learning_rate)
+  if updates_per_step == 1:
+    return schedule
+  import keras  # pylint: disable=g-import-not-at-top
+  return _per_step_class(keras)(schedule, updates_per_step)
+
+
+def _make(learning_rate):
+  import keras  # pylint: disable=g-import-not-at-top
   s = dict(learning_rate)
   kinds = keras.optimizers.schedules
   value = s["value"]
@@ -126,6 +142,26 @@ def _warmup_class(keras):
               "value": self.value, "steps": self.steps}
 
   return Warmup
+
+
+def _per_step_class(keras):
+  """Built on first use, as `Warmup` is."""
+
+  class PerStep(keras.optimizers.schedules.LearningRateSchedule):
+    """`inner` read at training steps: the update count // `updates` per step."""
+
+    def __init__(self, inner, updates):
+      super().__init__()
+      self.inner, self.updates = inner, updates
+
+    def __call__(self, step):
+      return self.inner(keras.ops.floor_divide(step, self.updates))
+
+    def get_config(self):
+      return {"inner": keras.optimizers.schedules.serialize(self.inner),
+              "updates": self.updates}
+
+  return PerStep
 
 
 def current_rates(optimizers):
