@@ -94,15 +94,15 @@ def make(learning_rate, updates_per_step=1):
   """
   if not hasattr(learning_rate, "keys"):
     return learning_rate
-  schedule = _make(learning_rate)
+  import keras  # pylint: disable=g-import-not-at-top  (config parsing needs no TF)
+  schedule = _keras_schedule(keras, learning_rate)
   if updates_per_step == 1:
     return schedule
-  import keras  # pylint: disable=g-import-not-at-top
   return _per_step_class(keras)(schedule, updates_per_step)
 
 
-def _make(learning_rate):
-  import keras  # pylint: disable=g-import-not-at-top
+def _keras_schedule(keras, learning_rate):
+  """The Keras schedule of a parsed mapping, read at its own step."""
   s = dict(learning_rate)
   kinds = keras.optimizers.schedules
   value = s["value"]
