@@ -115,11 +115,11 @@ def test_curve_plots_a_metric_against_calibrated_time(tmp_path):
 
 
 def test_ops_profiles_each_variant(tmp_path):
-  _bench("ops", "--models=ring8", "--variants=one_step/fused,one_step/classic", "--jit=false",
-         "--steps=2", "--warmup=1", f"--out={tmp_path}", *TINY)
+  _bench("ops", "--models=ring8", "--variants=one_step/fused,one_step/classic,one_step/shared",
+         "--jit=false", "--steps=2", "--warmup=1", f"--out={tmp_path}", *TINY)
   data, markdown = _read(tmp_path, "ops")
   rows = {r["variant"]: r for r in data["rows"]}
-  assert set(rows) == {"one_step/fused", "one_step/classic"}
+  assert set(rows) == {"one_step/fused", "one_step/classic", "one_step/shared"}
   for row in rows.values():
     matmuls = {k: v for k, v in row["ops"].items() if "MatMul" in k}
     assert matmuls and all(v["count"] > 0 and v["ms"] > 0 for v in matmuls.values())
@@ -127,6 +127,10 @@ def test_ops_profiles_each_variant(tmp_path):
   # The classic form calls D three times, the fused one twice: more matrix products.
   count = lambda r: sum(v["count"] for k, v in r["ops"].items() if "MatMul" in k)
   assert count(rows["one_step/classic"]) > count(rows["one_step/fused"])
+  # D has 2 Dense layers here. fused: the weights' pass (2 weight products, layer
+  # 2's input product) and the input pass (2 input products); shared: the
+  # weights' pass and layer 1's input product, one backward pass in all.
+  assert count(rows["one_step/fused"]) - count(rows["one_step/shared"]) == 1
   assert "| wall time |" in markdown
   assert "| op type | one_step/fused | one_step/classic |" in markdown
 

@@ -43,7 +43,7 @@ def test_xla_step_matches_plain_step(plugins_loaded, rule):
     assert m_xla[key] == pytest.approx(m_plain[key], rel=1e-4, abs=1e-5)
 
 
-@pytest.mark.parametrize("form", ["classic", "fused", "stateless"])
+@pytest.mark.parametrize("form", ["classic", "fused", "shared", "stateless"])
 def test_one_step_trains_like_simultaneous(plugins_loaded, form):
   """Adam is per-element, so a shared Adam on the one loss takes the same steps
   as two Adams on L_D and L_G: the weights agree after several real updates."""
@@ -87,7 +87,7 @@ def test_ema_follows_its_formula(plugins_loaded):
              for e, w in zip(expected, gen.trainable_variables)) > 1e-6
 
 
-@pytest.mark.parametrize("form", ["classic", "fused", "stateless"])
+@pytest.mark.parametrize("form", ["classic", "fused", "shared", "stateless"])
 def test_compiled_update_uses_pre_update_weights(plugins_loaded, form):
   """Regression: the stateless G term reads D's weights on a path D's gradients
   never touch; without a fence the compiled step sometimes read them after D's

@@ -138,3 +138,30 @@ def test_bad_arguments_are_one_line_errors(plugins_loaded):
     tfgan1.keras.GAN(g, d, rule="two_step")
   with pytest.raises(UserError, match="^compile: give both"):
     tfgan1.keras.GAN(g, d).compile(d_optimizer="adam")
+
+
+def test_fit_with_the_shared_form(plugins_loaded):
+  """fit trains one_step_form="shared" as "fused" (to float32 rounding), and refuses
+  it for a D with BatchNorm before any step."""
+  import tfgan1.keras
+  config = _config("one_step")
+  spec = api.with_plugins(config) and build.dataset(config).spec
+  batches = tf.random.stateless_normal([STEPS * 32, 2], seed=[5, 6])
+  ends = {}
+  for form in ("fused", "shared"):
+    g, d = _models(config, spec)
+    gan = tfgan1.keras.GAN(g, d, loss="non_saturating", one_step_form=form,
+                           seed=config.seed)
+    gan.compile(optimizer=keras.optimizers.Adam(1e-3))
+    gan.fit(batches, batch_size=32, epochs=1, verbose=0)
+    ends[form] = _weights(g, d)
+  assert _max_diff(ends["fused"], ends["shared"]) < 1e-5
+  g, _ = _models(config, spec)
+  x = keras.Input([2])
+  h = keras.layers.BatchNormalization()(keras.layers.Dense(8)(x))
+  d = keras.Model(x, keras.layers.Dense(1)(h))
+  gan = tfgan1.keras.GAN(g, d, one_step_form="shared")
+  gan.compile(optimizer="adam")
+  with pytest.raises(UserError, match="train.one_step_form: 'shared' needs .* this discriminator moves"):
+    gan.fit(batches, batch_size=32, epochs=1, verbose=0)
+  assert gan.trainer.step.numpy() == 0

@@ -1,7 +1,7 @@
 """The update rules that should agree do: gradients to 1e-6 on float32.
 
 For every loss family and penalty, from the same weights, batch, noise and
-penalty seed: the one-step loss (classic, stateless and fused forms) gives D the
+penalty seed: the one-step loss (classic, stateless, fused and shared forms) gives D the
 gradient of L_D (+ penalties) and G lambda times the gradient of L_G, which is
 what the simultaneous rule computes with two gradient calls.
 """
@@ -17,6 +17,7 @@ tf = build.tf
 FAMILIES = ["hinge", "non_saturating", "minimax", "wasserstein", "least_squares",
             "relativistic", "relativistic_average"]
 PENALTIES = ["gradient_penalty", "r1", "r2", "dragan"]
+FORMS = ("one_step_classic", "one_step_stateless", "one_step_fused", "one_step_shared")
 
 
 def _trainer(overrides, d_norm="none", dropout=0.0):
@@ -33,11 +34,11 @@ def _trainer(overrides, d_norm="none", dropout=0.0):
   return trainer, real, z
 
 
-def _assert_equivalent(trainer, real, z, tol=1e-6):
+def _assert_equivalent(trainer, real, z, tol=1e-6, forms=FORMS):
   grads = rule_gradients(trainer, real, z, tf.constant([3, 4], tf.int32))
   ref_d, ref_g = grads["simultaneous"]
   assert any(np.abs(g).max() > 0 for g in ref_g), "G gradient must not vanish"
-  for name in ("one_step_classic", "one_step_stateless", "one_step_fused"):
+  for name in forms:
     d, g = grads[name]
     for got, want in zip(d + g, ref_d + ref_g):
       np.testing.assert_allclose(got, want, rtol=tol, atol=tol * max(1.0, np.abs(want).max()))
@@ -53,7 +54,8 @@ def test_all_families_registered(plugins_loaded):
 @pytest.mark.parametrize("d_norm", ["none", "batch_norm"])
 def test_one_step_equals_simultaneous(plugins_loaded, family, d_norm):
   trainer, real, z = _trainer([f"loss.name={family}"], d_norm)
-  _assert_equivalent(trainer, real, z)
+  # shared assumes a D without batch coupling (refused at build otherwise).
+  _assert_equivalent(trainer, real, z, forms=FORMS if d_norm == "none" else FORMS[:3])
 
 
 @pytest.mark.parametrize("penalty", PENALTIES)
@@ -64,7 +66,7 @@ def test_penalties_keep_equivalence_and_never_move_g(plugins_loaded, penalty):
   with_penalty.gan.generator.set_weights(plain.gan.generator.get_weights())
   with_penalty.gan.discriminator.set_weights(plain.gan.discriminator.get_weights())
   grads = _assert_equivalent(with_penalty, real, z)
-  for rule in ("simultaneous", "one_step_classic", "one_step_stateless", "one_step_fused"):
+  for rule in ("simultaneous",) + FORMS:
     for got, want in zip(grads[rule][1], base[rule][1]):  # G unchanged by the penalty
       np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
   d_change = max(np.abs(a - b).max() for a, b in zip(grads["simultaneous"][0],

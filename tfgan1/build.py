@@ -15,6 +15,7 @@ from tfgan1 import augment
 from tfgan1 import config as config_lib
 from tfgan1 import distribute
 from tfgan1 import registry
+from tfgan1 import routing
 from tfgan1 import schedules
 from tfgan1 import tfimport
 from tfgan1.errors import UserError, describe
@@ -313,3 +314,6 @@ def check_shapes(config, spec, the_gan, replicas=1):
   except Exception as e:  # pylint: disable=broad-except
     raise UserError(f"discriminator: {config.discriminator.name!r} fails on a batch of "
                     f"{batch} samples ({what}): {describe(e)}") from None
+  if config.train.rule == "one_step" and config.train.one_step_form == "shared":
+    routing.check_per_sample(the_gan.discriminator, fake, labels,
+                             f"discriminator {config.discriminator.name!r}")

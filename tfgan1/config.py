@@ -65,7 +65,7 @@ class TrainConfig:
   one_step_form: str = _field(
       "fused", "classic: 3 D calls; stateless: G term calls D with "
       "stop-gradient weights; fused: 2 D calls, one D(G(z)) with routed gradients",
-      choices=("classic", "fused", "stateless"))
+      choices=("classic", "fused", "shared", "stateless"))
   steps: int = _field(10000, "train steps (alternating: iterations)", min=1)
   batch_size: int = _field(64, min=1)
   lambda_: float = _field(1.0, "G weight in the one-step loss", gt=0.0,

@@ -17,6 +17,7 @@ from tfgan1 import config as config_lib
 from tfgan1 import config_schema
 from tfgan1 import native_log
 from tfgan1 import plugin_loader
+from tfgan1 import routing
 from tfgan1.ema import GeneratorEMA
 from tfgan1.engine import Trainer
 from tfgan1.errors import UserError
@@ -99,7 +100,8 @@ class GAN(keras.Model):
     ema: None, a decay (`0.999`) or `{"decay", "start", "bn_batches"}`: an EMA
       copy of G, `ema_generator`, updated after every step; `fit` ends by
       calibrating its BatchNorm statistics (`calibrate_ema`).
-    one_step_form: `"fused"`, `"stateless"` or `"classic"` (see README, update rules).
+    one_step_form: `"fused"`, `"shared"`, `"stateless"` or `"classic"` (see
+      README, update rules); `fit` refuses `"shared"` for a batch-coupled D.
     n_d: alternating: D updates per step (each on the same Keras batch).
     n_g: alternating: G updates per step.
     g_top_k: the fraction of each fake batch, highest D scores first, that G's
@@ -184,9 +186,21 @@ class GAN(keras.Model):
     if isinstance(x, tf.data.Dataset):
       # Keras would warn that its default shuffle=True is ignored for datasets.
       kwargs.setdefault("shuffle", False)
+    if self.train_config.rule == "one_step" and self.train_config.one_step_form == "shared":
+      self._check_per_sample(x, kwargs.get("batch_size") or 32)
     history = super().fit(x, y, **kwargs)
     self.calibrate_ema()
     return history
+
+  def _check_per_sample(self, x, batch_size):
+    """The `shared` form's test of D (`tfgan1.routing`) at fit's batch size."""
+    if isinstance(x, tf.data.Dataset):
+      real, _, _ = keras.utils.unpack_x_y_sample_weight(next(iter(x)))
+      batch = int(tf.shape(real)[0])
+    else:
+      batch = min(batch_size, len(x))
+    fake = self.generator(tf.zeros([batch, _latent_dim(self.generator)]), training=False)
+    routing.check_per_sample(self.discriminator, fake, name="this discriminator")
 
   def calibrate_ema(self):
     """Re-estimates `ema_generator`'s BatchNorm statistics on fresh noise (its

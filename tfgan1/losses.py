@@ -22,6 +22,7 @@ import math
 from typing import Any, List
 
 from tfgan1 import loss_scale
+from tfgan1 import routing
 from tfgan1 import tfimport
 
 tf = tfimport.tensorflow()
@@ -123,38 +124,6 @@ def frozen_discriminator_call(discriminator, x, labels=None):
   return tf.cast(logits, tf.float32)
 
 
-def routed_discriminator_call(gan, fake, labels=None):
-  """One D forward on `fake`, two copies of its logits: (to_weights, to_input).
-
-  The gradient reaching `to_weights` goes to D's weights only, the one reaching
-  `to_input` goes to `fake` only (and on to G). The one-step loss then reads
-  D(G(z)) once for both L_D (weights) and L_G (G through the input): the
-  backward passes a simultaneous step also makes, with no third D forward. A
-  custom gradient, since no stop-gradient placement can split one forward
-  pass's backward by destination.
-
-  Not done: joining the real batch into the same D call. Measured on CPU it
-  was slower (docs/BENCHMARKS.md): the input-gradient pass then runs over the
-  real half too.
-  """
-  @tf.custom_gradient
-  def forward(x):
-    with tf.GradientTape(persistent=True) as tape:
-      tape.watch(x)
-      logits = tf.cast(gan.discriminator(x if labels is None else [x, labels],
-                                         training=True), tf.float32)
-
-    def backward(to_weights, to_input, variables=None):
-      weight_grads = tape.gradient(logits, variables, output_gradients=to_weights)
-      weight_grads = [tf.zeros_like(v) if g is None else g
-                      for g, v in zip(weight_grads, variables)]
-      return tape.gradient(logits, x, output_gradients=to_input), weight_grads
-
-    return (logits, tf.identity(logits)), backward
-
-  return forward(fake)
-
-
 def penalty_terms(gan, real, fake_sg, seed, step, labels=None):
   """Sum of weighted penalties (only D moves: `fake_sg` is stop-gradient).
 
@@ -188,8 +157,9 @@ def one_step_objective(gan, real, z, seed, step, lam, form):
   real, fake = gan.augment_pair(real, fake, seed)
   fake_sg = tf.stop_gradient(fake)
   real_logits = gan.d_call(real, real_y)
-  if form == "fused":  # one D forward on the fake batch serves L_D and L_G
-    fake_sg_logits, fake_logits = routed_discriminator_call(gan, fake, fake_y)
+  if form in ("fused", "shared"):  # one D forward on the fake batch serves L_D and L_G
+    fake_sg_logits, fake_logits = routing.routed_discriminator_call(
+        gan, fake, fake_y, shared=form == "shared")
   else:
     fake_sg_logits = gan.d_call(fake_sg, fake_y)
   loss_d = gan.family.discriminator_loss(real_logits, fake_sg_logits)

@@ -1,10 +1,11 @@
 """`--verify`: do the update rules that should agree give the same gradients?
 
 On one batch, from the same weights, noise and penalty seed, the one-step loss
-(both forms) must give D the gradient of L_D and G lambda times the gradient of
+(every form) must give D the gradient of L_D and G lambda times the gradient of
 L_G, exactly what the simultaneous rule computes with two gradient calls. Plugin
 authors run this to check that a loss or network is one-step compatible.
 """
+import functools
 import json
 
 import numpy as np
@@ -12,6 +13,8 @@ import numpy as np
 from tfgan1 import build
 from tfgan1 import distribute
 from tfgan1 import losses
+from tfgan1 import routing
+from tfgan1.errors import UserError
 from tfgan1.engine import Trainer
 
 tf = build.tf
@@ -46,18 +49,28 @@ def rule_gradients(trainer, real, z, seed):
   models = (trainer.gan.generator, trainer.gan.discriminator)
   start = _snapshot(models)
   lam = trainer.cfg.lambda_
+  forms = ["classic", "stateless", "fused"] + (["shared"] if _per_sample(trainer, z) else [])
   out = {}
-  for name, fn in (("simultaneous", trainer.simultaneous_gradients),
-                   ("one_step_classic", lambda *a: trainer.one_step_gradients(*a, form="classic")),
-                   ("one_step_stateless", lambda *a: trainer.one_step_gradients(*a, form="stateless")),
-                   ("one_step_fused", lambda *a: trainer.one_step_gradients(*a, form="fused")),
-                   ("simultaneous_again", trainer.simultaneous_gradients)):
+  for name, fn in ([("simultaneous", trainer.simultaneous_gradients)]
+                   + [(f"one_step_{form}", functools.partial(trainer.one_step_gradients, form=form))
+                      for form in forms]
+                   + [("simultaneous_again", trainer.simultaneous_gradients)]):
     _reset(models, start)
     d_grads, g_grads = distribute.global_gradients(trainer.strategy, fn, real, z, seed)
     scale = lam if name.startswith("one_step") else 1.0
     out[name] = ([g.numpy() for g in d_grads], [g.numpy() / scale for g in g_grads])
   _reset(models, start)
   return out
+
+
+def _per_sample(trainer, z):
+  """Whether D scores each sample on its own, so that the `shared` form applies."""
+  fake, labels = trainer.gan.g_call(z)
+  try:
+    routing.check_per_sample(trainer.gan.discriminator, fake, labels)
+  except UserError:
+    return False
+  return True
 
 
 def cancelling_scale(trainer, real, z):
@@ -115,8 +128,7 @@ def report(grads, cancel_scale=0.0, tolerance_fn=tolerance):
   """
   ref = grads["simultaneous"]
   result = {}
-  for name in ("one_step_classic", "one_step_stateless", "one_step_fused",
-               "simultaneous_again"):
+  for name in [k for k in grads if k != "simultaneous"]:
     for net, i in (("discriminator", 0), ("generator", 1)):
       pair = f"{name}_vs_simultaneous/{net}"
       r = compare(grads[name][i], ref[i])

@@ -12,6 +12,7 @@ RULES = {
     "one_step/stateless": ["train.rule=one_step", "train.one_step_form=stateless"],
     "one_step/fused": ["train.rule=one_step", "train.one_step_form=fused"],
     "one_step/classic": ["train.rule=one_step", "train.one_step_form=classic"],
+    "one_step/shared": ["train.rule=one_step", "train.one_step_form=shared"],
     "simultaneous": ["train.rule=simultaneous"],
     "alternating": ["train.rule=alternating", "train.n_d=1", "train.n_g=1"],
 }
