@@ -64,7 +64,8 @@ class TrainConfig:
                      choices=("one_step", "simultaneous", "alternating"))
   one_step_form: str = _field(
       "fused", "classic: 3 D calls; stateless: G term calls D with "
-      "stop-gradient weights; fused: 2 D calls, one D(G(z)) with routed gradients",
+      "stop-gradient weights; fused: 2 D calls, one D(G(z)) with routed gradients; "
+      "shared: fused with one backward pass through D(G(z)) (D must score each sample alone)",
       choices=("classic", "fused", "shared", "stateless"))
   steps: int = _field(10000, "train steps (alternating: iterations)", min=1)
   batch_size: int = _field(64, min=1)

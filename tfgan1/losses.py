@@ -8,6 +8,8 @@ classic G term:    L_G(D(G(z)), D(x)) - L_G(D(sg(G(z))), D(x))
 stateless G term:  L_G(D_sg(G(z)), sg(D(x)))   with D_sg = D under stop-gradient weights
 fused (default):   L_D and L_G read one D(G(z)) whose custom gradient sends L_D's
                    share to D's weights and L_G's share to G (no third D call)
+shared:            fused with one backward pass through D(G(z)) for both shares
+                   (`tfgan1/routing.py`: D must score each sample on its own)
 
 Both G terms give D a zero gradient and G the gradient of L_G. For relativistic
 families L_G also reads D(x): in the classic form both terms read the same D(x),
