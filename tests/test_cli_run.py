@@ -323,7 +323,7 @@ def test_verify_cli(tmp_path):
   assert ok.returncode == 0, ok.stderr[-2000:]
   result = json.loads(ok.stdout)
   assert result["ok"] and result["worst_relative"] <= result["tolerance"] < 1e-3
-  assert len(result["pairs"]) == 8  # 4 comparisons x (D, G)
+  assert len(result["pairs"]) == 10  # 5 comparisons (4 forms, simultaneous again) x (D, G)
   bad = run_cli("--config", CONFIG, "--verify", *SMALL, "--set", "discriminator.dropout=0.5")
   assert bad.returncode == 1
   result = json.loads(bad.stdout)
