@@ -112,3 +112,19 @@ def test_verify_leaves_shared_out_for_a_batch_coupled_d(plugins_loaded):
   assert "one_step_shared" not in grads and "one_step_fused" in grads
   per_sample, _, _ = _trainer([])
   assert "one_step_shared" in rule_gradients(per_sample, real, z, SEED)
+
+
+@pytest.mark.parametrize("backend", ["tf2", "tf1_graph"])
+def test_build_checks_d_only_where_shared_runs(plugins_loaded, backend):
+  """tf1_graph computes the classic form whatever one_step_form says: no refusal there."""
+  from tfgan1 import config as config_lib
+  raw = {"generator": {"name": "mlp", "hidden": [16]},
+         "discriminator": {"name": "mlp", "hidden": [16], "norm": "batch_norm"},
+         "loss": "hinge", "data": "grid25", "noise": {"dim": 4},
+         "train": {"batch_size": 32, "one_step_form": "shared", "backend": backend}}
+  config = config_lib.from_dict(raw)
+  if backend == "tf2":
+    with pytest.raises(UserError, match="discriminator 'mlp' moves a logit"):
+      build.everything(config)
+  else:
+    build.everything(config)

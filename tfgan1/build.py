@@ -314,6 +314,7 @@ def check_shapes(config, spec, the_gan, replicas=1):
   except Exception as e:  # pylint: disable=broad-except
     raise UserError(f"discriminator: {config.discriminator.name!r} fails on a batch of "
                     f"{batch} samples ({what}): {describe(e)}") from None
-  if config.train.rule == "one_step" and config.train.one_step_form == "shared":
+  train = config.train  # tf1_graph computes the classic form whatever the setting
+  if train.rule == "one_step" and train.one_step_form == "shared" and train.backend == "tf2":
     routing.check_per_sample(the_gan.discriminator, fake, labels,
                              f"discriminator {config.discriminator.name!r}")

@@ -7,7 +7,7 @@
     python tools/bench.py ops     [--models mnist_dcgan] [--variants one_step/fused,ref/tf_tutorial]
 
 speed: milliseconds per step of each variant (the engine's rules: one_step in its
-three forms, simultaneous, alternating 1:1; the TensorFlow-tutorial and keras.io
+four forms, simultaneous, alternating 1:1; the TensorFlow-tutorial and keras.io
 hand-written steps; the bare one-step loop on a constant batch), all built from
 the same seed and timed in interleaved rounds in one process; then the CLI run at
 the config's own intervals against the bare loop. memory: peak memory per variant,
