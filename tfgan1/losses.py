@@ -112,20 +112,6 @@ def split_labels(batch):
   return batch, None
 
 
-def frozen_discriminator_call(discriminator, x, labels=None):
-  """D(x) with stop-gradient weights: gradients reach x only.
-
-  Keras 3 `stateless_call` takes the weights as inputs, so D's backward pass
-  computes no weight gradients that would be thrown away. Updated non-trainable
-  state (BatchNorm statistics) is discarded: D's own calls already updated it.
-  """
-  trainable = [tf.stop_gradient(v) for v in discriminator.trainable_variables]
-  non_trainable = [tf.convert_to_tensor(v) for v in discriminator.non_trainable_variables]
-  inputs = x if labels is None else [x, labels]
-  logits, _ = discriminator.stateless_call(trainable, non_trainable, inputs, training=True)
-  return tf.cast(logits, tf.float32)
-
-
 def penalty_terms(gan, real, fake_sg, seed, step, labels=None):
   """Sum of weighted penalties (only D moves: `fake_sg` is stop-gradient).
 
@@ -171,7 +157,7 @@ def one_step_objective(gan, real, z, seed, step, lam, form):
     g_term = loss_g - gan.generator_loss(fake_sg_logits, real_logits)
   else:
     if form == "stateless":
-      fake_logits = frozen_discriminator_call(gan.discriminator, fake, fake_y)
+      fake_logits = routing.frozen_discriminator_call(gan.discriminator, fake, fake_y)
     loss_g = gan.generator_loss(fake_logits, tf.stop_gradient(real_logits))
     g_term = loss_g
   total = loss_d + penalty + lam * g_term

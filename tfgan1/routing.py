@@ -1,5 +1,6 @@
-"""One D forward on G(z) serving both L_D and L_G: the `fused` and `shared`
-one-step forms.
+"""The one-step forms' D calls: `frozen_discriminator_call` (the `stateless`
+form's G term) and one D forward on G(z) serving both L_D and L_G (the `fused`
+and `shared` forms).
 
 `routed_discriminator_call` returns two copies of D(G(z))'s logits. The
 gradient reaching the first goes to D's weights only (L_D's share), the one
@@ -86,13 +87,19 @@ def rescaled(x_grad, upstream, to_input):
   return x_grad * tf.cast(tf.reshape(ratio, shape), x_grad.dtype)
 
 
-def _logits(discriminator, x, labels):
-  """D's training-mode logits as a flat float64 array; D's state is not moved."""
-  trainable = [tf.convert_to_tensor(v) for v in discriminator.trainable_variables]
+def frozen_discriminator_call(discriminator, x, labels=None):
+  """D(x) with stop-gradient weights: gradients reach x only.
+
+  Keras 3 `stateless_call` takes the weights as inputs, so D's backward pass
+  computes no weight gradients that would be thrown away. Updated non-trainable
+  state (BatchNorm statistics) is discarded: D's own calls already updated it.
+  `check_per_sample` reads D through it too, so that its probes move no state.
+  """
+  trainable = [tf.stop_gradient(v) for v in discriminator.trainable_variables]
   non_trainable = [tf.convert_to_tensor(v) for v in discriminator.non_trainable_variables]
   inputs = x if labels is None else [x, labels]
   logits, _ = discriminator.stateless_call(trainable, non_trainable, inputs, training=True)
-  return np.reshape(np.asarray(tf.cast(logits, tf.float64)), [-1])
+  return tf.cast(logits, tf.float32)
 
 
 def check_per_sample(discriminator, fake, labels=None, name="discriminator"):
@@ -111,7 +118,8 @@ def check_per_sample(discriminator, fake, labels=None, name="discriminator"):
   draw = lambda seed: fake + spread * tf.random.stateless_normal(
       tf.shape(fake), seed, dtype=fake.dtype)
   fake, other = draw([7, 11]), draw([13, 17])
-  base = _logits(discriminator, fake, labels)
+  logits = lambda x: np.reshape(frozen_discriminator_call(discriminator, x, labels).numpy(), [-1])
+  base = logits(fake)
   n = base.size
   where = ("train.one_step_form: 'shared' needs a discriminator that scores each "
            f"sample (or each pack of consecutive samples) on its own; {name}")
@@ -127,7 +135,7 @@ def check_per_sample(discriminator, fake, labels=None, name="discriminator"):
         continue
       new = tf.where(np.repeat(runs, group).reshape([-1] + [1] * (fake.shape.rank - 1)),
                      other, fake)
-      moved = np.abs(_logits(discriminator, new, labels) - base)[~runs]
+      moved = np.abs(logits(new) - base)[~runs]
       if moved.max() > tolerance:
         raise UserError(f"{where} moves a logit by {moved.max():.3g} when only other "
                         "samples change (a batch-coupled layer: BatchNorm, minibatch "
