@@ -135,6 +135,62 @@ def test_ops_profiles_each_variant(tmp_path):
   assert "| op type | one_step/fused | one_step/classic |" in markdown
 
 
+def _optimized_hlo(fn, *args):
+  import tensorflow as tf
+  return tf.function(fn, jit_compile=True).experimental_get_compiler_ir(*args)(
+      stage="optimized_hlo")
+
+
+def test_flops_of_compiled_convolutions_and_products():
+  import tensorflow as tf
+  from benchlib import flops
+  x, kernel = tf.ones([2, 8, 8, 3]), tf.ones([3, 3, 3, 5])
+
+  def conv(x, kernel):
+    return tf.nn.conv2d(x, kernel, 2, "SAME")  # [2, 4, 4, 5], 27 products each
+
+  def filter_gradient(x, kernel):
+    with tf.GradientTape() as tape:
+      tape.watch(kernel)
+      y = conv(x, kernel)
+    return tape.gradient(y, kernel)
+
+  def transposed(y, kernel):  # [2, 8, 8, 3], each value from 1 position x 5 features
+    return tf.nn.conv2d_transpose(y, kernel, [2, 8, 8, 3], 2, "VALID")
+
+  def matmul(a, b):
+    return tf.matmul(a, b)
+
+  count = lambda fn, *args: flops.module_flops(_optimized_hlo(fn, *args))
+  assert count(conv, x, kernel) == {"convolution": 2 * 2 * 4 * 4 * 5 * 27, "dot": 0,
+                                    "instructions": 1}
+  assert count(filter_gradient, x, kernel)["convolution"] == 2 * 2 * 4 * 4 * 5 * 27
+  assert count(transposed, tf.ones([2, 4, 4, 5]), tf.ones([2, 2, 3, 5]))["convolution"] == (
+      2 * 2 * 8 * 8 * 3 * 5)
+  assert count(matmul, tf.ones([6, 7]), tf.ones([7, 9]))["dot"] == 2 * 6 * 7 * 9
+
+
+def test_flops_counts_each_variants_compiled_step(tmp_path):
+  _bench("flops", "--models=ring8", "--variants=one_step/fused,one_step/shared,alternating",
+         f"--out={tmp_path}", "--set=generator.hidden=[8]", "--set=discriminator.hidden=[8,8]",
+         "--set=train.batch_size=16")
+  data, markdown = _read(tmp_path, "flops")
+  rows = {r["variant"]: r for r in data["rows"]}
+  for row in rows.values():
+    assert row["modules"] == 1 and row["gflop"] == pytest.approx(
+        row["conv_gflop"] + row["dot_gflop"]) and row["gflop"] > 0
+  # ring8's D packs 2 samples: 8 packs of 4 values, 4 -> 8 -> 8 -> 1. fused's
+  # second backward pass multiplies again by layer 2's weights on the fake
+  # packs; shared's one pass does not: 8 x 8 x 8 multiply-adds fewer.
+  fewer = rows["one_step/fused"]["gflop"] - rows["one_step/shared"]["gflop"]
+  assert fewer * 1e9 == pytest.approx(2 * 8 * 8 * 8)
+  base = rows["alternating"]["gflop"]
+  assert rows["alternating"]["alternating_work_over_this"] == 1.0
+  assert rows["one_step/shared"]["alternating_work_over_this"] == pytest.approx(
+      base / rows["one_step/shared"]["gflop"])
+  assert "| ring8 | one_step/shared |" in markdown and "alternating's work / this" in markdown
+
+
 def test_mean_and_standard_error():
   from benchlib import quality
   mean, se = quality.mean_se([1.0, 2.0, 3.0, 4.0])

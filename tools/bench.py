@@ -5,6 +5,7 @@
     python tools/bench.py quality [--datasets ring8,grid25] [--seeds 10] [--seconds 120]
     python tools/bench.py curve   [--curve_model mnist_dcgan_sn] [--seeds 3] [--seconds 240]
     python tools/bench.py ops     [--models mnist_dcgan] [--variants one_step/fused,ref/tf_tutorial]
+    python tools/bench.py flops   [--models mnist_dcgan] [--variants one_step/shared,ref/keras_io]
 
 speed: milliseconds per step of each variant (the engine's rules: one_step in its
 four forms, simultaneous, alternating 1:1; the TensorFlow-tutorial and keras.io
@@ -16,6 +17,8 @@ per rule, with and without R1, at equal wall time, beside PacGAN's Table 1.
 curve: an image config's eval metric (MNIST-FD) against calibrated wall time per
 rule, over seeds, as a table and OUT/curve.png.
 ops: time per step by TensorFlow op type of each variant, from a profiler trace.
+flops: the arithmetic of each variant's step (convolutions and dot products),
+counted in the program XLA compiles for it, one subprocess each.
 Each mode writes OUT/<mode>.json and OUT/<mode>.md (and prints the table).
 """
 import json
@@ -33,7 +36,7 @@ from benchlib import variants as variants_lib
 from tfgan1 import benchmark
 from tfgan1.errors import UserError, run_tool
 
-MODES = ("speed", "memory", "quality", "curve", "ops")
+MODES = ("speed", "memory", "quality", "curve", "ops", "flops")
 FLAGS = flags.FLAGS
 flags.DEFINE_list("models", ["ring8", "mnist_dcgan", "cifar10_sngan"],
                   f"speed/memory: models, from {', '.join(models.NAMES)} or any "
@@ -226,6 +229,14 @@ def _ops():
   return "ops", header, {"rows": rows}, report.ops_markdown(header, rows, ops.top_ops)
 
 
+def _flops():
+  from benchlib import flops  # pylint: disable=g-import-not-at-top
+  rows = [row for model in FLAGS.models
+          for row in flops.measure(model, FLAGS.variants, FLAGS.set, _log)]
+  header = _header("flops")
+  return "flops", header, {"rows": rows}, report.flops_markdown(header, rows)
+
+
 def _fixed_steps(dataset):
   """{(rule, penalty): steps} given by --run_steps for `dataset`."""
   out = {}
@@ -257,7 +268,7 @@ def _main(argv):
     return
   mode, header, payload, markdown = {"speed": _speed, "memory": _memory,
                                      "quality": _quality, "curve": _curve,
-                                     "ops": _ops}[argv[1]]()
+                                     "ops": _ops, "flops": _flops}[argv[1]]()
   print(markdown)
   if FLAGS.out:
     for path in report.write(FLAGS.out, mode, header, payload, markdown):

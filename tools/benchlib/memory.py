@@ -46,19 +46,24 @@ def child(model, name, jit, steps, extra):
   print("BENCH_MEMORY " + json.dumps(result), flush=True)
 
 
+def run_child(model, name, jit, steps, extra=(), env=None):
+  """One variant's steps in a fresh subprocess (`child`): its JSON row."""
+  command = [sys.executable, _TOOL, "_memory_child", f"--models={model}",
+             f"--variants={name}", f"--jit={str(jit).lower()}", f"--steps={steps}"]
+  command += [f"--set={e}" for e in extra]
+  done = subprocess.run(command, capture_output=True, text=True, cwd=models.ROOT,
+                        check=False, env=env)
+  lines = [l for l in done.stdout.splitlines() if l.startswith("BENCH_MEMORY ")]
+  if done.returncode or not lines:
+    raise RuntimeError(f"child {model} {name} failed: "
+                       f"{(done.stderr or done.stdout).strip().splitlines()[-1:]}")
+  return json.loads(lines[-1][len("BENCH_MEMORY "):])
+
+
 def measure(model, jit, names, steps, extra=(), log=print):
   rows = []
   for name in names:
-    command = [sys.executable, _TOOL, "_memory_child", f"--models={model}",
-               f"--variants={name}", f"--jit={str(jit).lower()}", f"--steps={steps}"]
-    command += [f"--set={e}" for e in extra]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=models.ROOT,
-                          check=False)
-    lines = [l for l in done.stdout.splitlines() if l.startswith("BENCH_MEMORY ")]
-    if done.returncode or not lines:
-      raise RuntimeError(f"memory child {model} {name} failed: "
-                         f"{(done.stderr or done.stdout).strip().splitlines()[-1:]}")
-    rows.append(json.loads(lines[-1][len("BENCH_MEMORY "):]))
+    rows.append(run_child(model, name, jit, steps, extra))
     r = rows[-1]
     log(f"{model} XLA {jit} {name}: peak RSS {r['peak_rss_mib']:.0f} MiB, "
         f"step {r['step_mib']:.1f} MiB")

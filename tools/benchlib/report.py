@@ -69,6 +69,18 @@ def memory_markdown(header, rows):
   return "\n".join(lines) + "\n"
 
 
+def flops_markdown(header, rows):
+  """GFLOP per step per variant, and the base rule's work over each variant's."""
+  lines = [f"<!-- {header} -->", "",
+           "| model | variant | GFLOP per step | convolutions | dot products | "
+           "alternating's work / this |", "|---|---|---|---|---|---|"]
+  for r in rows:
+    ratio = r.get("alternating_work_over_this")
+    lines.append(f"| {r['model']} | {r['variant']} | {r['gflop']:.4f} | {r['conv_gflop']:.4f} | "
+                 f"{r['dot_gflop']:.4f} | {'–' if ratio is None else f'×{ratio:.3f}'} |")
+  return "\n".join(lines) + "\n"
+
+
 def _pm(pair, fmt):
   return f"{fmt.format(pair[0])} ± {fmt.format(pair[1])}"
 
