@@ -141,8 +141,8 @@ def test_bad_arguments_are_one_line_errors(plugins_loaded):
 
 
 def test_fit_with_the_shared_form(plugins_loaded):
-  """fit trains one_step_form="shared" as "fused" (to float32 rounding), and refuses
-  it for a D with BatchNorm before any step."""
+  """fit and train_on_batch train one_step_form="shared" as "fused" (to float32
+  rounding), and refuse it for a D with BatchNorm before any step."""
   import tfgan1.keras
   config = _config("one_step")
   spec = api.with_plugins(config) and build.dataset(config).spec
@@ -154,6 +154,8 @@ def test_fit_with_the_shared_form(plugins_loaded):
                            seed=config.seed)
     gan.compile(optimizer=keras.optimizers.Adam(1e-3))
     gan.fit(batches, batch_size=32, epochs=1, verbose=0)
+    gan.train_on_batch(batches[:32])  # one more update, checked at its own batch size
+    assert gan.trainer.step.numpy() == STEPS + 1
     ends[form] = _weights(g, d)
   assert _max_diff(ends["fused"], ends["shared"]) < 1e-5
   g, _ = _models(config, spec)
@@ -162,6 +164,9 @@ def test_fit_with_the_shared_form(plugins_loaded):
   d = keras.Model(x, keras.layers.Dense(1)(h))
   gan = tfgan1.keras.GAN(g, d, one_step_form="shared")
   gan.compile(optimizer="adam")
-  with pytest.raises(UserError, match="train.one_step_form: 'shared' needs .* this discriminator moves"):
+  refused = "train.one_step_form: 'shared' needs .* this discriminator moves"
+  with pytest.raises(UserError, match=refused):
     gan.fit(batches, batch_size=32, epochs=1, verbose=0)
+  with pytest.raises(UserError, match=refused):
+    gan.train_on_batch(batches[:32])
   assert gan.trainer.step.numpy() == 0

@@ -101,7 +101,8 @@ class GAN(keras.Model):
       copy of G, `ema_generator`, updated after every step; `fit` ends by
       calibrating its BatchNorm statistics (`calibrate_ema`).
     one_step_form: `"fused"`, `"shared"`, `"stateless"` or `"classic"` (see
-      README, update rules); `fit` refuses `"shared"` for a batch-coupled D.
+      README, update rules); `fit` and `train_on_batch` refuse `"shared"` for a
+      batch-coupled D.
     n_d: alternating: D updates per step (each on the same Keras batch).
     n_g: alternating: G updates per step.
     g_top_k: the fraction of each fake batch, highest D scores first, that G's
@@ -144,6 +145,7 @@ class GAN(keras.Model):
     self.engine_state = self.add_weight(shape=(4,), dtype="int64", initializer="zeros",
                                         trainable=False, name="engine_state")
     self.trainer = None
+    self._per_sample_checked = []  # batch sizes `shared` has checked D at
     self.built = True
 
   def compile(self, optimizer=None, d_optimizer=None, g_optimizer=None,
@@ -186,21 +188,35 @@ class GAN(keras.Model):
     if isinstance(x, tf.data.Dataset):
       # Keras would warn that its default shuffle=True is ignored for datasets.
       kwargs.setdefault("shuffle", False)
-    if self.train_config.rule == "one_step" and self.train_config.one_step_form == "shared":
-      self._check_per_sample(x, kwargs.get("batch_size") or 32)
+    self._check_per_sample(x, kwargs.get("batch_size") or 32)
     history = super().fit(x, y, **kwargs)
     self.calibrate_ema()
     return history
 
+  def train_on_batch(self, x, y=None, **kwargs):  # pylint: disable=arguments-differ
+    """`keras.Model.train_on_batch` on one batch of real samples: one update."""
+    self._check_per_sample(x, len(x))
+    return super().train_on_batch(x, y, **kwargs)
+
   def _check_per_sample(self, x, batch_size):
-    """The `shared` form's test of D (`tfgan1.routing`) at fit's batch size."""
+    """The `shared` form's test of D (`tfgan1.routing`), once per batch size.
+
+    In `fit` and `train_on_batch`, which run eagerly before Keras traces the
+    step: the test compares D's logits as numbers, which a traced step cannot.
+    """
+    cfg = self.train_config
+    if cfg.rule != "one_step" or cfg.one_step_form != "shared":
+      return
     if isinstance(x, tf.data.Dataset):
       real, _, _ = keras.utils.unpack_x_y_sample_weight(next(iter(x)))
       batch = int(tf.shape(real)[0])
     else:
       batch = min(batch_size, len(x))
+    if batch in self._per_sample_checked:
+      return
     fake = self.generator(tf.zeros([batch, _latent_dim(self.generator)]), training=False)
     routing.check_per_sample(self.discriminator, fake, name="this discriminator")
+    self._per_sample_checked.append(batch)
 
   def calibrate_ema(self):
     """Re-estimates `ema_generator`'s BatchNorm statistics on fresh noise (its
