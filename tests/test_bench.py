@@ -171,7 +171,7 @@ def test_flops_of_compiled_convolutions_and_products():
 
 
 def test_flops_counts_each_variants_compiled_step(tmp_path):
-  _bench("flops", "--models=ring8", "--variants=one_step/fused,one_step/shared,alternating",
+  _bench("flops", "--models=ring8", "--variants=one_step/fused,one_step/shared",
          f"--out={tmp_path}", "--set=generator.hidden=[8]", "--set=discriminator.hidden=[8,8]",
          "--set=train.batch_size=16")
   data, markdown = _read(tmp_path, "flops")
@@ -184,11 +184,18 @@ def test_flops_counts_each_variants_compiled_step(tmp_path):
   # packs; shared's one pass does not: 8 x 8 x 8 multiply-adds fewer.
   fewer = rows["one_step/fused"]["gflop"] - rows["one_step/shared"]["gflop"]
   assert fewer * 1e9 == pytest.approx(2 * 8 * 8 * 8)
-  base = rows["alternating"]["gflop"]
-  assert rows["alternating"]["alternating_work_over_this"] == 1.0
-  assert rows["one_step/shared"]["alternating_work_over_this"] == pytest.approx(
-      base / rows["one_step/shared"]["gflop"])
-  assert "| ring8 | one_step/shared |" in markdown and "alternating's work / this" in markdown
+  # Without alternating among the variants there is no base for the ratio.
+  assert all(row["alternating_work_over_this"] is None for row in rows.values())
+  shared = rows["one_step/shared"]
+  assert (f"| ring8 | one_step/shared | {shared['gflop']:.4f} | {shared['conv_gflop']:.4f} | "
+          f"{shared['dot_gflop']:.4f} | – |") in markdown
+
+
+def test_flops_ratio_is_the_base_rules_work_over_each():
+  from benchlib import flops
+  rows = [{"variant": "alternating", "gflop": 4.0}, {"variant": "one_step/shared", "gflop": 3.0}]
+  flops.add_ratios(rows)
+  assert [r["alternating_work_over_this"] for r in rows] == [1.0, pytest.approx(4 / 3)]
 
 
 def test_mean_and_standard_error():

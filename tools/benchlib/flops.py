@@ -99,7 +99,13 @@ def measure(model, names, extra=(), log=print):
                  "gflop": (total["convolution"] + total["dot"]) / 1e9})
     log(f"{model} {name}: {rows[-1]['gflop']:.4f} GFLOP per step "
         f"({total['modules']} module(s))")
+  return add_ratios(rows)
+
+
+def add_ratios(rows):
+  """Each row's `alternating_work_over_this` (None without the base rule's row):
+  the speed table's direction, above 1 for less work than the base."""
   base = [r["gflop"] for r in rows if r["variant"] == BASE]
-  for r in rows:  # the speed table's direction: above 1, less work than the base
+  for r in rows:
     r["alternating_work_over_this"] = base[0] / r["gflop"] if base else None
   return rows
