@@ -10,8 +10,9 @@ convolution over an input with zeros inserted between its values
 (`lhs_dilate`); only the products with real values count, so its window is
 divided by the dilation (exact away from the edges, where padding replaces
 some of the real values). Elementwise ops, reductions and the optimizer's
-update are left out: on these networks they are memory-bound and small beside
-the convolutions (docs/BENCHMARKS.md, "Work per step").
+update are left out: their time goes to memory traffic, not arithmetic (on
+mnist_dcgan about a fifth of the op time: docs/BENCHMARKS.md, "Where the time
+goes, op by op"; the counts: "Work per step, counted").
 
 The child always compiles for the CPU (no GPU is made visible to it): the
 count is the same algebra on any device, and the CPU's compiled program keeps
