@@ -37,11 +37,6 @@ def _ints(text):
   return [int(d) for d in text.split(",") if d]
 
 
-def _dims(attribute, rest, default=()):
-  found = re.search(attribute + r"=([\dx]+)", rest)
-  return [int(d) for d in found.group(1).split("x")] if found else list(default)
-
-
 def _multiply_adds(op, out, lhs, rhs, rest):
   if op == "dot":
     contracting = _ints(re.search(r"lhs_contracting_dims=\{([\d,]*)\}", rest).group(1))
@@ -50,8 +45,9 @@ def _multiply_adds(op, out, lhs, rhs, rest):
   window = math.prod(size for size, label in zip(rhs, kernel) if label not in "io")
   # Each output value sums window x (input features per group) products; of an
   # lhs-dilated input's window, 1/dilation of the positions hold real values.
-  return math.prod(out) * window * rhs[kernel.index("i")] // math.prod(
-      _dims("lhs_dilate", rest, [1]))
+  dilate = re.search(r"lhs_dilate=([\dx]+)", rest)
+  dilation = math.prod(_ints(dilate.group(1).replace("x", ","))) if dilate else 1
+  return math.prod(out) * window * rhs[kernel.index("i")] // dilation
 
 
 def module_flops(hlo_text):
