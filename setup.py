@@ -1,8 +1,8 @@
 """tfgan1: GAN training with custom TensorFlow 2 loops, one-step losses and plugins."""
 import setuptools
 
-# The repo's top-level `plugins/` folder installs as `tfgan1.plugins`, never as a
-# generic top-level `plugins` module in site-packages.
+# The built-in plugins, each kind a package found through the `tfgan1.plugins`
+# entry points as third-party plugins are.
 _PLUGIN_PACKAGES = ["losses", "penalties", "architectures", "datasets", "precision",
                     "evaluators"]
 
@@ -13,9 +13,7 @@ setuptools.setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=["tfgan1", "tfgan1.plugins"]
-    + [f"tfgan1.plugins.{p}" for p in _PLUGIN_PACKAGES],
-    package_dir={"tfgan1": "tfgan1", "tfgan1.plugins": "plugins"},
+    packages=setuptools.find_packages(include=["tfgan1", "tfgan1.*"]),
     install_requires=[
         "tensorflow>=2.21",
         "tf_keras",

@@ -16,6 +16,20 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="tfgan1-test-cache-")
 
 
+# What --verify compares with the simultaneous rule, for D and G each: the four
+# one-step forms (shared: every shipped D scores each sample on its own), the
+# simultaneous rule again (determinism), and what other rules add.
+VERIFIED = {"one_step_classic", "one_step_stateless", "one_step_fused", "one_step_shared",
+            "simultaneous_again"}
+
+
+def verified(pairs):
+  """The comparisons in a --verify report's `pairs`, each with its D and G pair."""
+  names = {p.rsplit("_vs_simultaneous/", 1)[0] for p in pairs}
+  assert len(pairs) == 2 * len(names), sorted(pairs)
+  return names
+
+
 def run_cli(*args, cwd=None, timeout=300, env=None):
   """Runs `python -m tfgan1.run ARGS` and returns the CompletedProcess."""
   full_env = dict(os.environ, **(env or {}))
@@ -37,7 +51,7 @@ def root():
 @pytest.fixture(scope="session")
 def plugins_loaded():
   """Loads the built-in plugins once (through the entry points, as a run does)."""
-  from tfgan1 import plugin_loader
+  from tfgan1.registry import loader as plugin_loader
   plugin_loader.load_all()
   return True
 
@@ -59,7 +73,7 @@ ALLOW = "--allow_config_change"  # in `sets`: pass allow_config_change=True
 def train_tiny(workdir, sets=()):
   """train_and_evaluate in-process on the tiny config plus `sets` overrides."""
   from tfgan1 import config as config_lib
-  from tfgan1 import train
+  from tfgan1.runner import train
   config = config_lib.load(RING8, SMALL + RUN_SETS + [s for s in sets if s != ALLOW])
   return train.train_and_evaluate(config, str(workdir), ALLOW in sets)
 

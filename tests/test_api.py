@@ -9,7 +9,7 @@ import sys
 import pytest
 
 import tfgan1
-from tfgan1 import native_log
+from tfgan1.output import cpp_log_filter as native_log
 from tests.conftest import ROOT, run_cli
 
 RING = {"data": {"name": "ring8"}, "generator": {"name": "mlp", "hidden": [8]},
@@ -42,7 +42,8 @@ def test_a_bad_dict_is_the_cli_error(tmp_path):
 
 
 def test_relative_paths_are_shown_resolved(plugins_loaded, tmp_path, monkeypatch):
-  from tfgan1 import build, plugin_loader
+  from tfgan1.engine import assembly as build
+  from tfgan1.registry import loader as plugin_loader
   monkeypatch.chdir(tmp_path)
   config = tfgan1.load_config({**RING, "data": {"name": "mnist", "path": "no/such/mnist"}})
   with pytest.raises(tfgan1.UserError) as err:
@@ -117,7 +118,7 @@ def test_train_from_a_fresh_interpreter(tmp_path):
 
 @pytest.mark.parametrize("text", ["110,100", "100", "a,b", "-1,5", "1,2,3"])
 def test_bad_profile_steps(text):
-  from tfgan1 import dashboard
+  from tfgan1.output import dashboard
   assert dashboard.parse_profile_steps("100,110") == (100, 110)
   with pytest.raises(tfgan1.UserError, match=r"^--profile_steps: .* is not allowed; expected FIRST,LAST"):
     dashboard.parse_profile_steps(text)

@@ -3,11 +3,11 @@ import numpy as np
 import pytest
 
 from tests.conftest import ROOT
-from tfgan1 import augment
-from tfgan1 import build
+from tfgan1.gan import augment
+from tfgan1.engine import assembly as build
 from tfgan1 import config as config_lib
-from tfgan1 import verify
-from tfgan1.engine import Trainer
+from tfgan1.engine import verify
+from tfgan1.engine.trainer import Trainer
 from tfgan1.errors import UserError
 
 tf = build.tf

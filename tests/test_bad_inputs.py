@@ -2,7 +2,7 @@
 
 A table of cases across config files, config values, plugins, data,
 checkpoints and the workdir. Each runs in-process through the functions the
-CLI calls (`config.load`, `train.Run`, `train.train_and_evaluate`) and must raise
+CLI calls (`config.load`, `Run`, `train.train_and_evaluate`) and must raise
 a one-line UserError containing the expected words; a workdir the case starts
 from must come out byte for byte unchanged. Only what needs a real process
 (flag parsing, exit codes, --debug) runs as a subprocess, all in parallel.
@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import ALLOW, RING8, ROOT, SMALL, snapshot as _snapshot, train_tiny as _train
+from tfgan1.backends.tf2 import Run
 from tfgan1 import config as config_lib
 from tfgan1.errors import UserError
 
@@ -71,7 +72,7 @@ def test_config_path_missing_or_folder(tmp_path):
 
 
 # (id, --set overrides on ring8, expected words). A case that loads is built as
-# a run is (train.Run), so sizes that cannot be allocated are found there.
+# a run is (Run), so sizes that cannot be allocated are found there.
 SET_CASES = [
     ("steps_int64", ["train.steps=9223372036854775808"], "64 bits"),
     ("steps_1e30", ["train.steps=1000000000000000000000000000000"], "64 bits"),
@@ -163,7 +164,7 @@ PLUGIN_CASES = [
 @pytest.mark.parametrize("name,source,sets,expected", PLUGIN_CASES,
                          ids=[c[0] for c in PLUGIN_CASES])
 def test_plugin(plugins_loaded, tmp_path, name, source, sets, expected):
-  from tfgan1 import plugin_loader
+  from tfgan1.registry import loader as plugin_loader
   key = f"bad_{name}"
   path = tmp_path / f"{key}.py"
   path.write_text(_HEAD + source.replace("{key}", key))
@@ -319,7 +320,7 @@ def test_unwritable_workdir(plugins_loaded, workdir):
 
 
 def test_locked_workdir(finished_run, tmp_path):
-  from tfgan1 import workdir as workdir_lib
+  from tfgan1.runner import workdir as workdir_lib
   copy = tmp_path / "run"
   shutil.copytree(finished_run, copy)
   with workdir_lib.Lock(str(copy)) as holder:
@@ -360,8 +361,8 @@ def _popen(args):
 
 
 def _build(config_path, sets):
-  from tfgan1 import train
-  return train.Run(config_lib.load(config_path, sets))
+  from tfgan1.runner import train
+  return Run(config_lib.load(config_path, sets))
 
 
 def _expect(fn, expected):

@@ -8,10 +8,10 @@ import pytest
 from tests.test_cli_run import _read_events
 from tests.test_conditional import _mnist_raw, needs_mnist
 from tfgan1 import config as config_lib
-from tfgan1 import evaluation
-from tfgan1 import sampling
-from tfgan1 import train
-from tfgan1.spec import DataSpec
+from tfgan1.evaluation import loop as evaluation
+from tfgan1.evaluation import sampling
+from tfgan1.runner import train
+from tfgan1.registry.spec import DataSpec
 
 
 class _Digits:

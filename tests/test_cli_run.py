@@ -13,8 +13,9 @@ import pytest
 from tensorboard.backend.event_processing import event_accumulator
 from tensorboard.util import tensor_util
 
+from tfgan1.evaluation import sampling
 from tfgan1 import config as config_lib
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, VERIFIED, run_cli, verified
 
 SMALL = ["--set", "generator.hidden=[32, 32]", "--set", "discriminator.hidden=[32, 32]",
          "--set", "train.batch_size=64", "--set", "train.log_every=20",
@@ -184,11 +185,12 @@ def test_sample_tool(short_run, tmp_path):
   assert np.isfinite(samples).all() and np.abs(samples).max() < 100
   # The tool must use the trained weights, not the (seeded) initial ones.
   trained = _final_weights(workdir)
-  from tfgan1 import build, restore
+  from tfgan1.engine import assembly as build
+  from tfgan1.runner import reload as restore
   config = restore.load_config(str(workdir))
   build.keras.utils.set_random_seed(config.seed)
   fresh, _ = build.models(config, build.dataset(config).spec)
-  initial = restore.sample(config, fresh, 123, 0)
+  initial = sampling.sample(config, fresh, 123, 0)
   assert np.abs(initial - samples).max() > 1e-3
   assert any(np.abs(v.numpy() - trained[f"generator/{i}"]).max() > 1e-4
              for i, v in enumerate(fresh.variables))
@@ -246,7 +248,10 @@ def test_resume_continues_at_saved_step(short_run, tmp_path):
 
 def _final_weights(workdir):
   """Both networks' weights from the latest checkpoint, restored into fresh models."""
-  from tfgan1 import build, checkpoints, plugin_loader, restore
+  from tfgan1.engine import assembly as build
+  from tfgan1.runner import checkpoints
+  from tfgan1.registry import loader as plugin_loader
+  from tfgan1.runner import reload as restore
   plugin_loader.load_all()
   config = restore.load_config(str(workdir))
   generator, discriminator = build.models(config, build.dataset(config).spec)
@@ -323,7 +328,7 @@ def test_verify_cli(tmp_path):
   assert ok.returncode == 0, ok.stderr[-2000:]
   result = json.loads(ok.stdout)
   assert result["ok"] and result["worst_relative"] <= result["tolerance"] < 1e-3
-  assert len(result["pairs"]) == 10  # 5 comparisons (4 forms, simultaneous again) x (D, G)
+  assert VERIFIED <= verified(result["pairs"])
   bad = run_cli("--config", CONFIG, "--verify", *SMALL, "--set", "discriminator.dropout=0.5")
   assert bad.returncode == 1
   result = json.loads(bad.stdout)

@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 
 from tests.conftest import ROOT
-from tfgan1 import build
+from tfgan1.engine import assembly as build
+from tfgan1.engine import noise
 from tfgan1 import config as config_lib
-from tfgan1 import train
-from tfgan1 import verify
-from tfgan1.engine import Trainer
+from tfgan1.runner import train
+from tfgan1.engine import verify
+from tfgan1.engine.trainer import Trainer
 from tfgan1.errors import UserError
-from tfgan1.spec import DataSpec
+from tfgan1.registry.spec import DataSpec
 
 tf = build.tf
 keras = build.keras
@@ -124,7 +125,7 @@ class _Skewed:
 def test_fake_labels_follow_the_class_distribution_from_the_noise_rng():
   cfg = config_lib.from_dict({"data": "ring8", "loss": "hinge", "generator": "mlp",
                               "discriminator": "mlp", "noise": {"dim": 2}})
-  draw = build.noise_fn(cfg, _Skewed())
+  draw = noise.noise_fn(cfg, _Skewed())
   z, y = draw(tf.random.Generator.from_seed(4), 20000)
   assert z.shape == (20000, 2) and y.dtype == tf.int32
   freq = np.bincount(y.numpy(), minlength=3) / 20000

@@ -9,6 +9,7 @@ import pytest
 
 from tfgan1 import config as config_lib
 from tfgan1.errors import UserError
+from tfgan1.registry import RULE_MODULES
 
 MINIMAL = {"generator": "mlp", "discriminator": "mlp", "loss": "hinge", "data": "ring8"}
 
@@ -34,7 +35,7 @@ def test_config_is_frozen():
 
 
 def test_round_trip_through_yaml(tmp_path):
-  from tfgan1 import yamlio
+  from tfgan1.config import yamlio
   cfg = config_lib.from_dict(dict(MINIMAL), ["loss.margin=2", "penalties=[{name: r1, weight: 10}]",
                                              "d_optimizer.learning_rate=4e-4"])
   path = tmp_path / "c.yaml"
@@ -47,8 +48,15 @@ def test_per_network_optimizers_merge_over_shared():
   d_spec, g_spec = config_lib.network_optimizers(cfg)
   assert d_spec.learning_rate == pytest.approx(4e-4) and g_spec.learning_rate == pytest.approx(2e-4)
   assert d_spec.kwargs["beta_1"] == 0.5 and g_spec.kwargs["beta_1"] == 0.5
-  assert config_lib.separate_optimizers(cfg)
-  assert not config_lib.separate_optimizers(config_lib.from_dict(dict(MINIMAL)))
+
+
+
+def test_a_network_optimizer_splits_the_joint_one():
+  from tfgan1.engine import optimizers  # pylint: disable=g-import-not-at-top  (imports TF)
+  cfg = config_lib.from_dict(dict(MINIMAL), ["d_optimizer.learning_rate=4e-4"])
+  assert not optimizers.joint(cfg)
+  assert optimizers.joint(config_lib.from_dict(dict(MINIMAL)))
+  assert not optimizers.joint(config_lib.from_dict(dict(MINIMAL), ["train.rule=simultaneous"]))
 
 
 GOOD = textwrap.dedent("""\
@@ -76,7 +84,7 @@ BAD = [
     (["--set", "optimizer.learning_rate=0"], None,
      "optimizer.learning_rate: 0.0 is not allowed; must be > 0.0"),
     (["--set", "train.rule=sideways"], None,
-     "train.rule: 'sideways' is not allowed; choose one of: alternating, one_step, simultaneous"),
+     "train.rule: 'sideways' is not allowed; choose one of: " + ", ".join(sorted(RULE_MODULES))),
     (["--set", "train.jit_compile=maybe"], None,
      "train.jit_compile: 'maybe' is not allowed; expected true or false"),
     (["--set", "train.steps=ten"], None, "train.steps: 'ten' is not allowed; expected an integer"),

@@ -15,8 +15,9 @@ import sys
 import numpy as np
 import pytest
 
+from tfgan1.evaluation import sampling
 from tfgan1 import config as config_lib
-from tfgan1 import restore
+from tfgan1.runner import reload as restore
 from tfgan1.errors import UserError
 from tests.conftest import ROOT
 
@@ -77,7 +78,7 @@ def tiny(tmp_path_factory):
 
 def _train_here(config_path, workdir, steps):
   """A one-device run in this process (saves a TensorFlow import per run)."""
-  from tfgan1 import train  # pylint: disable=g-import-not-at-top
+  from tfgan1.runner import train  # pylint: disable=g-import-not-at-top
   train.train_and_evaluate(config_lib.load(str(config_path), [f"train.steps={steps}"]),
                            str(workdir))
 
@@ -110,7 +111,7 @@ def test_mirrored_matches_one_device_and_resumes_across(tiny, reference, tmp_pat
   assert records[-1]["step"] == 3 and 0 <= records[-1]["modes"] <= 8
   assert (workdir / "samples" / "samples_00000003.png").stat().st_size > 0
   config, _, generator = restore.load_sampler(str(workdir))  # as sample.py and export.py
-  assert restore.sample(config, generator, 10, 0).shape == (10, 2)
+  assert sampling.sample(config, generator, 10, 0).shape == (10, 2)
   _train_here(tiny, workdir, 4)
   _assert_same(workdir, reference, 4)
 
@@ -145,7 +146,7 @@ def test_multi_worker_matches_one_device(tiny, reference, tmp_path):
 
 
 def test_config_errors(monkeypatch):
-  from tfgan1 import distribute  # pylint: disable=g-import-not-at-top
+  from tfgan1.engine import distribute  # pylint: disable=g-import-not-at-top
   base = {"data": "ring8", "generator": "mlp", "discriminator": "mlp", "loss": "hinge"}
   config = config_lib.from_dict(dict(base), ["distribute.devices=[/cpu:0]"])
   with pytest.raises(UserError, match=r"^distribute.devices: \['/cpu:0'\] is not allowed"):

@@ -3,9 +3,10 @@ before it samples, evaluates or is saved (tfgan1.ema)."""
 import numpy as np
 import pytest
 
-from tfgan1 import build
+from tfgan1.backends.tf2 import Run
+from tfgan1.engine import assembly as build
 from tfgan1 import config as config_lib
-from tfgan1 import ema as ema_lib
+from tfgan1.engine import ema as ema_lib
 
 tf, keras = build.tf, build.keras
 RAW = {"generator": {"name": "mlp", "hidden": [16, 16], "norm": "batch_norm"},
@@ -109,7 +110,8 @@ def _assert_stats(actual, expected, tol):
 
 
 def test_run_samples_and_saves_the_ema_generators_own_statistics(plugins_loaded, tmp_path):
-  from tfgan1 import restore, train  # pylint: disable=import-outside-toplevel
+  from tfgan1.runner import reload as restore  # pylint: disable=import-outside-toplevel
+  from tfgan1.runner import train
   config = config_lib.from_dict(RAW)
   record = train.train_and_evaluate(config, str(tmp_path))
   assert record["step"] == 20
@@ -121,18 +123,18 @@ def test_run_samples_and_saves_the_ema_generators_own_statistics(plugins_loaded,
   _, _, reloaded = restore.load_sampler(str(tmp_path))  # calibrating again changes nothing
   _assert_stats(_statistics(reloaded), saved, 0)
 
-  run = train.Run(config)  # between host events the EMA holds G's copied statistics
+  run = Run(config)  # between host events the EMA holds G's copied statistics
   run.trainer.train_step(run.iterator, run.rng)
   _assert_stats(_statistics(run.trainer.ema.model), _statistics(run.trainer.gan.generator), 0)
-  _assert_stats(_statistics(run.sampler), _own_statistics(run.sampler, _calibration_noise(config)),
+  _assert_stats(_statistics(run.sampler()), _own_statistics(run.sampler(), _calibration_noise(config)),
                 1e-5)
 
 
 def test_bn_batches_zero_keeps_the_copied_statistics(plugins_loaded):
-  from tfgan1 import train  # pylint: disable=import-outside-toplevel
-  run = train.Run(config_lib.from_dict(RAW, ["ema.bn_batches=0"]))
+  from tfgan1.runner import train  # pylint: disable=import-outside-toplevel
+  run = Run(config_lib.from_dict(RAW, ["ema.bn_batches=0"]))
   run.trainer.train_step(run.iterator, run.rng)
-  _assert_stats(_statistics(run.sampler), _statistics(run.trainer.gan.generator), 0)
+  _assert_stats(_statistics(run.sampler()), _statistics(run.trainer.gan.generator), 0)
 
 
 def test_keras_fit_ends_with_calibrated_ema(plugins_loaded):
@@ -160,12 +162,12 @@ def test_bad_bn_batches_is_refused(value):
 
 
 def test_tf1_graph_backend_samples_the_calibrated_mirror(plugins_loaded):
-  from tfgan1 import tf1_run  # pylint: disable=import-outside-toplevel
+  from tfgan1.backends.tf1_graph import run as tf1_run  # pylint: disable=import-outside-toplevel
   config = config_lib.from_dict(RAW, ["train.backend=tf1_graph"])
   run = tf1_run.Run(config)
   for _ in range(2):
     run.trainer.train_step(run.iterator, run.rng)
-  sampler = run.sampler  # pulls the graph's weights, then calibrates
+  sampler = run.sampler()  # pulls the graph's weights, then calibrates
   _assert_stats(_statistics(sampler), _own_statistics(sampler, _calibration_noise(config)), 1e-5)
   assert max(np.abs(m - gm).max() for (m, _), (gm, _) in
              zip(_statistics(sampler), _statistics(run.trainer.gan.generator))) > 1e-3

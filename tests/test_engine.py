@@ -6,7 +6,7 @@ from tfgan1 import config as config_lib
 
 
 def _run(overrides):
-  from tfgan1.train import Run
+  from tfgan1.backends.tf2 import Run
   raw = {"generator": {"name": "mlp", "hidden": [16, 16]},
          "discriminator": {"name": "mlp", "hidden": [16, 16]},
          "loss": "hinge", "data": "ring8", "noise": {"dim": 4},
@@ -49,7 +49,7 @@ def test_one_step_trains_like_simultaneous(plugins_loaded, form):
   as two Adams on L_D and L_G: the weights agree after several real updates."""
   one = _run(["train.rule=one_step", f"train.one_step_form={form}"])
   sim = _run(["train.rule=simultaneous"])
-  assert "shared" in one.trainer.optimizers and "d" in sim.trainer.optimizers
+  assert "joint" in one.trainer.optimizers and "d" in sim.trainer.optimizers
   _assert_same(_weights(one), _weights(sim), 0)  # same seed, same start
   m_one, m_sim = _train(one, 5), _train(sim, 5)
   _assert_same(_weights(one), _weights(sim), 1e-5)
@@ -92,8 +92,8 @@ def test_compiled_update_uses_pre_update_weights(plugins_loaded, form):
   """Regression: the stateless G term reads D's weights on a path D's gradients
   never touch; without a fence the compiled step sometimes read them after D's
   update. Adam's first step is lr * sign(g) wherever |g| is not tiny."""
-  from tfgan1 import build
-  from tfgan1.engine import Trainer
+  from tfgan1.engine import assembly as build
+  from tfgan1.engine.trainer import Trainer
   tf = build.tf
   raw = {"generator": {"name": "mlp", "hidden": [16, 16]},
          "discriminator": {"name": "mlp", "hidden": [16, 16]},
@@ -106,7 +106,7 @@ def test_compiled_update_uses_pre_update_weights(plugins_loaded, form):
     real = next(iter(built.data.dataset(32, 0)))
     z = tf.random.stateless_normal([32, 4], seed=[1, 2])
     seed = tf.constant([3, 4], tf.int32)
-    d_grads, g_grads, _ = trainer.one_step_gradients(real, z, seed)
+    d_grads, g_grads, _ = trainer.rule_for("one_step").gradients(real, z, seed)
     before = [v.numpy() for v in trainer.d_vars + trainer.g_vars]
     trainer._update([real], [z], seed)  # pylint: disable=protected-access
     for v, b, g in zip(trainer.d_vars + trainer.g_vars, before, d_grads + g_grads):
@@ -117,7 +117,7 @@ def test_compiled_update_uses_pre_update_weights(plugins_loaded, form):
 
 def test_lazy_penalty_every_k_steps_at_k_times_the_weight(plugins_loaded):
   """`every: 2` applies the penalty on even steps only, at twice its weight."""
-  from tfgan1 import build
+  from tfgan1.engine import assembly as build
   tf = build.tf
   lazy, eager, plain = (_run([f"penalties=[{p}]"]) if p else _run([])
                         for p in ("{name: r1, weight: 3.0, every: 2}",
@@ -130,7 +130,7 @@ def test_lazy_penalty_every_k_steps_at_k_times_the_weight(plugins_loaded):
   seed = tf.constant([1, 1], tf.int32)
 
   def d_grads(run):
-    return [g.numpy() for g in run.trainer.one_step_gradients(real, z, seed)[0]]
+    return [g.numpy() for g in run.trainer.rule_for("one_step").gradients(real, z, seed)[0]]
 
   lazy.trainer.step.assign(4)  # divisible by 2: weight 3 x 2 = 6
   _assert_same(d_grads(lazy), d_grads(eager), 1e-6)

@@ -9,9 +9,9 @@ from tests.conftest import ROOT
 from tests.test_image_datasets import _user_error
 from tfgan1 import EVALUATORS
 from tfgan1 import config as config_lib
-from tfgan1 import stats
-from tfgan1 import yamlio
-from tfgan1.spec import DataSpec
+from tfgan1.evaluation import stats
+from tfgan1.config import yamlio
+from tfgan1.registry.spec import DataSpec
 
 
 def _config(*overrides, name="ring8.yaml"):
@@ -30,7 +30,8 @@ def test_old_eval_every_key_says_where_it_went():
 
 
 def test_metrics_list_defaults_and_errors(plugins_loaded):
-  from tfgan1 import build, evaluation
+  from tfgan1.engine import assembly as build
+  from tfgan1.evaluation import loop as evaluation
   ring = build.dataset(_config())
   assert [n for n, _ in evaluation.Evaluation(_config(), ring).evaluators] == ["modes"]
   assert evaluation.Evaluation(_config("eval.metrics=[]"), ring).evaluators == []
@@ -186,7 +187,7 @@ def test_inception_without_weights_is_one_line_and_no_metrics(tmp_path, caplog):
 
 def test_best_checkpoint_survives_a_resume(tmp_path, caplog):
   import tensorflow as tf
-  from tfgan1 import evaluation
+  from tfgan1.evaluation import loop as evaluation
   value = tf.Variable(0.0)
   checkpoint = tf.train.Checkpoint(value=value)
   best = config_lib.BestConfig(metric="fd", mode="min")

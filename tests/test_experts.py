@@ -14,7 +14,7 @@ import tf_keras  # noqa: E402
 import tfgan1.plugins.architectures  # noqa: E402,F401  registers the plugins
 from tfgan1 import ARCHITECTURES, UserError  # noqa: E402
 from tfgan1.plugins.architectures import experts  # noqa: E402
-from tfgan1.spec import DataSpec  # noqa: E402
+from tfgan1.registry.spec import DataSpec  # noqa: E402
 
 MODULES = pytest.mark.parametrize("km", [keras, tf_keras], ids=["keras3", "tf_keras"])
 MLP = ARCHITECTURES.get("mlp")
@@ -91,7 +91,8 @@ def test_bad_experts_are_a_one_line_user_error(kwargs, latent, message):
 def test_the_run_sets_the_experts_noise_from_noise_distribution(plugins_loaded):
   """Uniform noise on [-1, 1): the cuts are its quantiles, not the normal's; and a
   generator section may not set it itself."""
-  from tfgan1 import build, config as config_lib  # pylint: disable=import-outside-toplevel
+  from tfgan1.engine import assembly as build  # pylint: disable=import-outside-toplevel
+  from tfgan1 import config as config_lib
   raw = {"generator": {"name": "mlp", "hidden": [4], "experts": 4}, "data": "ring8",
          "discriminator": {"name": "mlp", "hidden": [4]}, "loss": "hinge",
          "noise": {"dim": 2, "distribution": "uniform"}}

@@ -78,7 +78,7 @@ def exported(tmp_path_factory):
 
 
 def _in_process(workdir, noise):
-  from tfgan1 import restore  # pylint: disable=g-import-not-at-top
+  from tfgan1.runner import reload as restore  # pylint: disable=g-import-not-at-top
   _, _, generator = restore.load_sampler(str(workdir))
   return generator(noise, training=False).numpy()
 

@@ -10,7 +10,7 @@ import tf_keras  # noqa: E402
 
 import tfgan1.plugins.architectures  # noqa: E402,F401  registers the plugins
 from tfgan1 import ARCHITECTURES, UserError  # noqa: E402
-from tfgan1.spec import DataSpec  # noqa: E402
+from tfgan1.registry.spec import DataSpec  # noqa: E402
 
 MODULES = pytest.mark.parametrize("km", [keras, tf_keras], ids=["keras3", "tf_keras"])
 LATENT = 16

@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 from tensorboard.backend.event_processing import event_accumulator
 
-from tfgan1 import api, build, registry
+from tfgan1 import api, registry
+
+from tfgan1.engine import assembly as build
 from tfgan1.errors import UserError
 
 tf, keras = build.tf, build.keras
@@ -38,7 +40,7 @@ def _models(config, spec):
                                        ("alternating", "plugin_class")])
 def test_fit_takes_the_cli_engine_steps(plugins_loaded, rule, loss):
   """Same seed, initial weights and batches: GAN.fit ends where the CLI's run loop does."""
-  from tfgan1.train import Run
+  from tfgan1.backends.tf2 import Run
   import tfgan1.keras
   config = _config(rule)
   run = Run(config)

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import ROOT, run_cli
-from tfgan1 import build
+from tfgan1.engine import assembly as build
 from tfgan1 import config as config_lib
-from tfgan1.engine import Trainer
+from tfgan1.engine.trainer import Trainer
 
 tf = build.tf
 BATCH = 32
@@ -40,7 +40,7 @@ def _first_update(overrides):
   real = next(iter(built.data.dataset(BATCH, 0)))
   z = tf.random.stateless_normal([BATCH, NOISE_DIM], seed=[1, 2])
   seed = tf.constant([3, 4], tf.int32)
-  d_grads, g_grads, _ = trainer.one_step_gradients(real, z, seed)
+  d_grads, g_grads, _ = trainer.rule_for("one_step").gradients(real, z, seed)
   d_before = [v.numpy() for v in trainer.d_vars]
   g_before = [v.numpy() for v in trainer.g_vars]
   trainer._update([real], [z], seed)  # pylint: disable=protected-access
@@ -64,7 +64,7 @@ def test_sgd_shared_lambda_scales_g_step(plugins_loaded):
   # A large learning rate keeps the deltas far above float32 rounding of the weights.
   sgd = ["optimizer={name: sgd, learning_rate: 0.5}"]
   trainer, d1, g1, _ = _first_update(sgd + ["train.lambda=1.0"])
-  assert set(trainer.optimizers) == {"shared"}
+  assert set(trainer.optimizers) == {"joint"}
   _, d4, g4, _ = _first_update(sgd + ["train.lambda=4.0"])
   assert np.abs(_flat(g1)).max() > 1e-3, "G must actually move"
   assert _relative(g4, [4.0 * g for g in g1]) < 1e-5
@@ -74,7 +74,7 @@ def test_sgd_shared_lambda_scales_g_step(plugins_loaded):
 def test_adam_shared_first_step_ignores_lambda(plugins_loaded):
   adam = ["optimizer={name: adam, learning_rate: 1.0e-3}"]
   trainer, d1, g1, (d_grads, g_grads) = _first_update(adam + ["train.lambda=1.0"])
-  assert set(trainer.optimizers) == {"shared"}
+  assert set(trainer.optimizers) == {"joint"}
   _, d4, g4, _ = _first_update(adam + ["train.lambda=4.0"])
   # Adam's first step is lr * g / (|g| + eps / sqrt(1 - beta_2)): a 4x gradient
   # gives the same step (SGD's was 4x above), so lambda is not a learning-rate

@@ -10,7 +10,7 @@ import tf_keras  # noqa: E402
 
 import tfgan1.plugins.architectures  # noqa: E402,F401  registers the plugins
 from tfgan1 import ARCHITECTURES, UserError  # noqa: E402
-from tfgan1.spec import DataSpec  # noqa: E402
+from tfgan1.registry.spec import DataSpec  # noqa: E402
 
 MODULES = pytest.mark.parametrize("km", [keras, tf_keras], ids=["keras3", "tf_keras"])
 MLP = ARCHITECTURES.get("mlp")
@@ -90,7 +90,8 @@ def test_maxout_g_clones_for_its_ema(km):
 
 
 def test_a_run_with_a_maxout_g_and_an_ema_trains_and_evaluates(plugins_loaded, tmp_path):
-  from tfgan1 import config as config_lib, train  # pylint: disable=import-outside-toplevel
+  from tfgan1 import config as config_lib  # pylint: disable=import-outside-toplevel
+  from tfgan1.runner import train
   config = config_lib.from_dict({
       "generator": {"name": "mlp", "hidden": [8, 8], "activation": "maxout", "pieces": 2,
                     "norm": "batch_norm"},

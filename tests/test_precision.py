@@ -2,10 +2,15 @@
 import numpy as np
 import pytest
 
-from tfgan1 import build, checkpoints, registry
+from tfgan1.evaluation import sampling
+from tfgan1 import registry
+
+from tfgan1.engine import assembly as build
+
+from tfgan1.runner import checkpoints
 from tfgan1 import config as config_lib
 from tfgan1.errors import UserError
-from tfgan1.loss_scale import scaled_input_gradients
+from tfgan1.gan.networks import scaled_input_gradients
 from tests.conftest import SHARED_MNIST
 
 tf = build.tf
@@ -50,7 +55,7 @@ class OverflowHinge:
 
 
 def _run(overrides):
-  from tfgan1.train import Run
+  from tfgan1.backends.tf2 import Run
   return Run(config_lib.from_dict(dict(TINY), overrides))
 
 
@@ -112,12 +117,12 @@ def test_overflow_in_one_network_skips_the_whole_step(plugins_loaded, tmp_path, 
   assert good["skipped_steps"] == 1 and good["loss_scale"] == 512
   assert not np.array_equal(after[0], _state(run)[0])  # updates resume
   if rule == "one_step_shared":  # the scale and the count are in the checkpoint
-    path = checkpoints.make(t, run.rng, None).save(str(tmp_path / "ckpt"))
+    path = run.checkpoint.save(str(tmp_path / "ckpt"))
     resumed = _run(RULES[rule] + ["loss.name=test_overflow_hinge",
                                   "precision.name=mixed_float16", "ema.decay=0.5"])
-    checkpoints.restore(checkpoints.make(resumed.trainer, resumed.rng, None), path)
-    assert float(resumed.trainer.guard.scale.numpy()) == 512
-    assert int(resumed.trainer.guard.skipped.numpy()) == 1
+    checkpoints.restore(resumed.checkpoint, path)
+    assert float(resumed.trainer.guard.scaler.scale.numpy()) == 512
+    assert int(resumed.trainer.guard.monitor.skipped.numpy()) == 1
 
 
 def test_scale_grows_after_good_steps(plugins_loaded):
@@ -167,7 +172,9 @@ def test_penalty_input_gradients_survive_float16(plugins_loaded):
     ("mnist_dcgan", ["generator.base_channels=8", "discriminator.base_channels=8",
                      "train.batch_size=8", "eval.num_samples=16"])])
 def test_bfloat16_end_to_end(plugins_loaded, root, tmp_path, monkeypatch, config, extra):
-  from tfgan1 import restore, train, verify
+  from tfgan1.runner import reload as restore
+  from tfgan1.runner import train
+  from tfgan1.engine import verify
   if config == "mnist_dcgan" and not SHARED_MNIST.is_dir():
     pytest.skip("shared MNIST not found next to the repo")
   monkeypatch.chdir(root)  # mnist_dcgan's data path is relative to the repo
@@ -179,7 +186,7 @@ def test_bfloat16_end_to_end(plugins_loaded, root, tmp_path, monkeypatch, config
   assert (tmp_path / "checkpoints" / "ckpt-4.index").exists()
   keras.mixed_precision.set_dtype_policy("float32")  # as a fresh tool process
   _, data, generator = restore.load_sampler(str(tmp_path))
-  samples = restore.sample(cfg, generator, 8, 0)
+  samples = sampling.sample(cfg, generator, 8, 0)
   assert samples.dtype == np.float32 and samples.shape[1:] == tuple(data.spec.shape)
   assert np.isfinite(samples).all()
   assert verify.main(cfg) == 0  # under bfloat16, with bfloat16's tolerance

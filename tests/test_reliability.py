@@ -17,8 +17,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import ALLOW, ROOT, snapshot, train_tiny
-from tfgan1 import checkpoints
-from tfgan1 import workdir as workdir_lib
+from tfgan1.backends.tf2 import Run
+from tfgan1.runner import checkpoints
+from tfgan1.runner import workdir as workdir_lib
 from tfgan1.errors import UserError
 
 
@@ -109,14 +110,14 @@ def test_leftovers_of_a_killed_save_are_removed(run_copy):
 def test_nonfinite_weights_are_never_saved(plugins_loaded, tmp_path, caplog):
   from tests.conftest import RING8, SMALL
   from tfgan1 import config as config_lib
-  from tfgan1 import train
-  run = train.Run(config_lib.load(RING8, SMALL))
+  from tfgan1.runner import train
+  run = Run(config_lib.load(RING8, SMALL))
   manager = checkpoints.manager(run.checkpoint, str(tmp_path), keep=1)
-  assert checkpoints.save(manager, run.trainer, 1).endswith("ckpt-1")
+  assert checkpoints.save(manager, run, 1).endswith("ckpt-1")
   kernel = run.trainer.gan.discriminator.trainable_variables[0]
   kernel.assign(np.full(kernel.shape, np.nan, np.float32))
   for step in (2, 3):  # keep=1: a save would have rotated ckpt-1 away
-    assert checkpoints.save(manager, run.trainer, step) is None
+    assert checkpoints.save(manager, run, step) is None
   assert checkpoints.candidates(str(tmp_path / "checkpoints")) == [
       str(tmp_path / "checkpoints" / "ckpt-1")]
   warned = [w for w in _warnings(caplog) if "not saved at step 2" in w]
@@ -185,7 +186,7 @@ def test_disk_full_recognised_from_tf_errors():
 
 def test_lock_dies_with_its_process(tmp_path):
   workdir = tmp_path / "run"
-  code = ("import sys, time\nfrom tfgan1 import workdir\n"
+  code = ("import sys, time\nfrom tfgan1.runner import workdir\n"
           "lock = workdir.Lock(sys.argv[1]).__enter__()\nlock.start()\n"
           "print('locked', flush=True)\ntime.sleep(120)\n")
   holder = subprocess.Popen([sys.executable, "-c", code, str(workdir)], cwd=ROOT,
@@ -207,8 +208,8 @@ def test_lock_dies_with_its_process(tmp_path):
 def test_key_added_by_a_newer_version_at_its_default_is_not_a_change(tmp_path):
   from tests.conftest import RING8
   from tfgan1 import config as config_lib
-  from tfgan1 import history
-  from tfgan1 import yamlio
+  from tfgan1.runner import resume_record as history
+  from tfgan1.config import yamlio
   saved = yamlio.roundtrip(config_lib.to_dict(config_lib.load(RING8)))
   del saved["train"]["n_g"]  # as if written before train.n_g existed
   (tmp_path / "config.yaml").write_text(yamlio.dump(saved))
@@ -222,8 +223,8 @@ def test_ema_key_added_by_a_newer_version_at_its_default_is_not_a_change(tmp_pat
   so its defaults need a section to come from)."""
   from tests.conftest import RING8
   from tfgan1 import config as config_lib
-  from tfgan1 import history
-  from tfgan1 import yamlio
+  from tfgan1.runner import resume_record as history
+  from tfgan1.config import yamlio
   config = config_lib.load(RING8, ["ema.bn_batches=16"])
   saved = yamlio.roundtrip(config_lib.to_dict(config))
   del saved["ema"]["bn_batches"]

@@ -8,10 +8,12 @@ what the simultaneous rule computes with two gradient calls.
 import numpy as np
 import pytest
 
-from tfgan1 import build, registry
+from tfgan1 import registry
+
+from tfgan1.engine import assembly as build
 from tfgan1 import config as config_lib
-from tfgan1.engine import Trainer
-from tfgan1.verify import report, rule_gradients
+from tfgan1.engine.trainer import Trainer
+from tfgan1.engine.verify import report, rule_gradients
 
 tf = build.tf
 FAMILIES = ["hinge", "non_saturating", "minimax", "wasserstein", "least_squares",
@@ -77,8 +79,8 @@ def test_penalties_keep_equivalence_and_never_move_g(plugins_loaded, penalty):
 def test_lambda_scales_only_g(plugins_loaded):
   trainer, real, z = _trainer(["train.lambda=3.0"])
   seed = tf.constant([3, 4], tf.int32)
-  d1, g1, _ = trainer.one_step_gradients(real, z, seed)
-  d0, g0, _ = trainer.simultaneous_gradients(real, z, seed)
+  d1, g1, _ = trainer.rule_for("one_step").gradients(real, z, seed)
+  d0, g0, _ = trainer.rule_for("simultaneous").gradients(real, z, seed)
   for a, b in zip(d1, d0):
     np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-7)
   for a, b in zip(g1, g0):

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from tests.conftest import ROOT
-from tfgan1 import build
+from tfgan1.engine import assembly as build
 from tfgan1 import config as config_lib
-from tfgan1 import sampling
-from tfgan1 import train
+from tfgan1.evaluation import sampling
+from tfgan1.runner import train
 from tfgan1.errors import UserError
 
 tf = build.tf

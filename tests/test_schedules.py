@@ -5,10 +5,12 @@ import numpy as np
 import pytest
 
 from tests.test_cli_run import _read_events
-from tfgan1 import build
+from tfgan1.backends.tf2 import Run
+from tfgan1.engine import assembly as build
 from tfgan1 import config as config_lib
-from tfgan1 import schedules
-from tfgan1 import train
+from tfgan1.config import schedules
+from tfgan1.engine import schedules as keras_schedules
+from tfgan1.runner import train
 from tfgan1.errors import UserError
 
 BASE = {"generator": {"name": "mlp", "hidden": [8]},
@@ -20,7 +22,7 @@ BASE = {"generator": {"name": "mlp", "hidden": [8]},
 
 
 def _lr(spec, steps):
-  fn = schedules.make(schedules.parse(spec, "lr"))
+  fn = keras_schedules.make(schedules.parse(spec, "lr"))
   return np.array([float(fn(s)) for s in steps])
 
 
@@ -75,7 +77,7 @@ def test_config_yaml_round_trip(tmp_path):
   assert dict(cfg.optimizer.learning_rate) == {
       "schedule": "cosine", "value": 1e-3, "warmup_steps": 0, "decay_steps": 10,
       "alpha": 0.0}
-  from tfgan1 import yamlio  # pylint: disable=g-import-not-at-top
+  from tfgan1.config import yamlio  # pylint: disable=g-import-not-at-top
   path = tmp_path / "c.yaml"
   path.write_text(yamlio.dump(config_lib.to_dict(cfg)))
   assert config_lib.load(str(path)) == cfg
@@ -117,7 +119,7 @@ def test_alternating_schedules_count_training_steps(plugins_loaded, tmp_path):
   want = [1e-3 * max(0.0, 1 - i / 4) for i in range(5)]  # step k trains at k - 1
   np.testing.assert_allclose([v for _, v in scalars["lr/d"]], want, rtol=1e-6, atol=1e-12)
   np.testing.assert_allclose([v for _, v in scalars["lr/g"]], want, rtol=1e-6, atol=1e-12)
-  run = train.Run(config_lib.from_dict(raw))
+  run = Run(config_lib.from_dict(raw))
   run.trainer.train_step(run.iterator, run.rng)
   assert int(run.trainer.optimizers["d"].iterations.numpy()) == 3
   assert int(run.trainer.optimizers["g"].iterations.numpy()) == 1
@@ -127,7 +129,7 @@ def test_alternating_schedules_count_training_steps(plugins_loaded, tmp_path):
 def test_shared_optimizer_reports_lr(plugins_loaded):
   cfg = config_lib.from_dict({**BASE, "optimizer": {"learning_rate": {
       "schedule": "exponential", "value": 1.0, "decay_steps": 1, "decay_rate": 0.5}}})
-  run = train.Run(cfg)
+  run = Run(cfg)
   got = [float(run.trainer.train_step(run.iterator, run.rng)["lr"]) for _ in range(3)]
   assert got == [1.0, 0.5, 0.25]
-  assert build.optimizers(cfg).keys() == {"shared"}
+  assert set(run.trainer.optimizers) == {"joint"}

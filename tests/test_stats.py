@@ -5,7 +5,7 @@ import pytest
 from scipy import linalg
 from scipy.spatial.distance import cdist
 
-from tfgan1 import stats
+from tfgan1.evaluation import stats
 
 
 def _rotation(d, seed):

@@ -9,7 +9,7 @@ from tests.conftest import RING8, SMALL
 
 
 def _run(overrides):
-  from tfgan1.train import Run  # pylint: disable=import-outside-toplevel
+  from tfgan1.backends.tf2 import Run  # pylint: disable=import-outside-toplevel
   return Run(config_lib.load(RING8, SMALL + ["ema.decay=0.9"] + overrides))
 
 
@@ -46,11 +46,12 @@ def _events(workdir):
 
 
 def _train(workdir, steps_per_call, monkeypatch=None):
-  from tfgan1 import train  # pylint: disable=import-outside-toplevel
+  from tfgan1 import backends  # pylint: disable=import-outside-toplevel
+  from tfgan1.runner import train  # pylint: disable=import-outside-toplevel
   runs = []
   if monkeypatch is not None:
-    make = train.Run
-    monkeypatch.setattr(train, "Run", lambda *a: runs.append(make(*a)) or runs[-1])
+    make = backends.make
+    monkeypatch.setattr(backends, "make", lambda *a: runs.append(make(*a)) or runs[-1])
   config = config_lib.load(RING8, SMALL + [
       "train.steps=20", "train.log_every=6", "train.sample_every=10",
       "train.checkpoint_every=10", "eval.every=15", f"train.steps_per_call={steps_per_call}"])
@@ -66,7 +67,7 @@ def test_run_loop_stops_at_every_interval(plugins_loaded, tmp_path, monkeypatch)
   runs = _train(tmp_path / "chunked", 8, monkeypatch)
   _train(tmp_path / "single", 1)
   trainer = runs[0].trainer
-  assert trainer.train_steps.__wrapped__.experimental_get_tracing_count() == 1
+  assert trainer.train_steps.experimental_get_tracing_count() == 1
   scalars, images = _events(tmp_path / "chunked")
   assert [s for s, _ in scalars["loss/d"]] == [6, 12, 18, 20]
   assert [s for s, _ in scalars["eval/modes"]] == [15, 20]
@@ -87,8 +88,8 @@ def test_run_loop_stops_at_every_interval(plugins_loaded, tmp_path, monkeypatch)
 
 
 def test_next_stop():
-  from tfgan1 import train  # pylint: disable=import-outside-toplevel
-  from tfgan1.dashboard import Profiler  # pylint: disable=import-outside-toplevel
+  from tfgan1.runner import train  # pylint: disable=import-outside-toplevel
+  from tfgan1.output.dashboard import Profiler  # pylint: disable=import-outside-toplevel
   config = config_lib.load(RING8, ["train.steps=100", "train.log_every=30",
                                    "train.sample_every=45", "train.checkpoint_every=50",
                                    "eval.every=0", "train.histogram_every=0"])

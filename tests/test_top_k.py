@@ -9,10 +9,14 @@ import types
 import numpy as np
 import pytest
 
-from tfgan1 import build, console, losses
+from tfgan1.engine import assembly as build
+
+from tfgan1.output import console
+
+from tfgan1.gan import networks
 from tfgan1 import config as config_lib
 from tfgan1.errors import UserError
-from tfgan1.verify import rule_gradients
+from tfgan1.engine.verify import rule_gradients
 from tests import test_tf1_graph
 from tests.test_rule_equivalence import _assert_equivalent, _trainer
 
@@ -22,10 +26,10 @@ tf = build.tf
 @pytest.mark.parametrize("shape", [[8], [8, 1]])
 def test_top_k_logits_static_and_unknown_batch(shape):
   logits = tf.reshape(tf.constant([0.5, -2.0, 3.0, 1.0, -1.0, 2.0, 0.0, -3.0]), shape)
-  np.testing.assert_array_equal(losses.top_k_logits(logits, 0.75).numpy(),
+  np.testing.assert_array_equal(networks.top_k_logits(logits, 0.75).numpy(),
                                 [3.0, 2.0, 1.0, 0.5, 0.0, -1.0])  # ceil(0.75 * 8) = 6
-  np.testing.assert_array_equal(losses.top_k_logits(logits, 0.01).numpy(), [3.0])
-  unknown = tf.function(lambda x: losses.top_k_logits(x, 0.3),
+  np.testing.assert_array_equal(networks.top_k_logits(logits, 0.01).numpy(), [3.0])
+  unknown = tf.function(lambda x: networks.top_k_logits(x, 0.3),
                         input_signature=[tf.TensorSpec([None] + shape[1:], tf.float32)])
   np.testing.assert_array_equal(unknown(logits).numpy(), [3.0, 2.0, 1.0])
 
@@ -104,6 +108,6 @@ def test_start_line_names_the_fraction(plugins_loaded, overrides, want):
   config = config_lib.from_dict({"data": "grid25", "generator": {"name": "mlp"},
                                  "discriminator": {"name": "mlp"}, "loss": "hinge"},
                                 overrides + ["train.steps=1000"])
-  run = types.SimpleNamespace(config=config, trainer=trainer, data=None)
+  run = types.SimpleNamespace(config=config, networks=trainer.gan, data=None)
   lines = console.banner(run, "runs/x", None, tf)
   assert lines[-1] == want and lines[0] == "workdir runs/x: new run"

@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import ROOT, run_cli
 from tfgan1 import config as config_lib
-from tfgan1 import yamlio
+from tfgan1.config import yamlio
 
 # The ten-line loss of docs/WRITING_PLUGINS.md: a softplus ("soft") hinge.
 MY_LOSS = '''\
@@ -35,7 +35,7 @@ class SoftHinge:
 MY_EXTRAS = '''\
 import tensorflow as tf
 from tfgan1 import DATASETS, EVALUATORS, PENALTIES
-from tfgan1.spec import DataSpec
+from tfgan1.registry.spec import DataSpec
 
 @PENALTIES.register("my_input_grad")
 class InputGradSquared:

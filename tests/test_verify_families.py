@@ -7,16 +7,15 @@ classic form's two G terms cancel is within the scaled tolerance. Real
 non-determinism (dropout, a loss that draws random numbers) still fails at a
 relative error of 0.1 or more, with the likely cause.
 """
-import dataclasses
 
 import pytest
 
-from tests.conftest import ROOT
-from tfgan1 import build
+from tests.conftest import ROOT, VERIFIED, verified
+from tfgan1.engine import assembly as build
 from tfgan1 import config as config_lib
 from tfgan1 import registry
-from tfgan1 import verify
-from tfgan1.engine import Trainer
+from tfgan1.engine import verify
+from tfgan1.engine.trainer import Trainer
 from tfgan1.errors import UserError
 
 tf = build.tf
@@ -52,13 +51,11 @@ def test_every_built_in_loss_passes(plugins_loaded, name):
   assert {"hinge", "non_saturating", "minimax", "wasserstein", "least_squares",
           "relativistic", "relativistic_average"} <= {s.name for s in losses}
   for spec in losses:
-    trainer.gan.family = build.family(dataclasses.replace(config, loss=spec))
+    trainer.gan.family = build.loss_family(spec)
     result = verify.check(trainer, real, z, seed)
     assert result["ok"], (name, spec, result)
     pairs = result["pairs"]
-    # 5 pairs per network: 4 one-step forms (shared: every shipped D scores each
-    # sample on its own) and the simultaneous rule run twice.
-    assert len(pairs) == 10 and "one_step_shared_vs_simultaneous/generator" in pairs
+    assert VERIFIED <= verified(pairs)
     # Only the classic D pair has cancelling terms; its tolerance is widened by
     # at most a few float32 ulps of their size, never to a level that hides 0.1.
     for pair, r in pairs.items():

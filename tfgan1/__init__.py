@@ -19,7 +19,7 @@ The public API:
 `import tfgan1` imports no TensorFlow; a run, `tfgan1.keras` and the plugins do.
 """
 from tfgan1.api import load_config, load_plugins, train_and_evaluate
-from tfgan1.config import Config
+from tfgan1.config.sections import Config
 from tfgan1.errors import UserError
 from tfgan1.registry import (ARCHITECTURES, DATASETS, EVALUATORS, LOSSES,
                              PENALTIES, PRECISIONS, Registry)

@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 
 from tfgan1 import config as config_lib
-from tfgan1 import plugin_loader
+from tfgan1.registry import loader as plugin_loader
 from tfgan1.errors import UserError
 
 
@@ -89,6 +89,6 @@ def train_and_evaluate(config, workdir, plugins=(), profile_steps=None,
     UserError: bad config, plugin, path, data or checkpoint; nothing saved is lost.
   """
   config = with_plugins(load_config(config), plugins)
-  from tfgan1 import train  # pylint: disable=g-import-not-at-top  (imports TF)
+  from tfgan1.runner import train  # pylint: disable=g-import-not-at-top  (imports TF)
   return train.train_and_evaluate(config, os.fspath(workdir), allow_config_change,
                                   profile_steps)

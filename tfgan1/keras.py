@@ -5,26 +5,30 @@
     gan.compile(optimizer=keras.optimizers.Adam(1e-4, beta_1=0.5))
     gan.fit(real_dataset, epochs=10, callbacks=[keras.callbacks.TensorBoard("logs")])
 
-`train_step` hands the batch to `tfgan1.engine.Trainer.update_on`, the very
+`train_step` hands the batch to `tfgan1.engine.trainer.Trainer.update_on`, the very
 update the CLI's run loop takes: the same losses, rules, penalties, EMA and
 noise draws, no second implementation. Keras brings the loop, the callbacks
 and the weight files.
 """
 import dataclasses
 
-from tfgan1 import build  # first: imports TensorFlow without its start-up chatter
+from tfgan1 import tfimport  # first: imports TensorFlow without its start-up chatter
 from tfgan1 import config as config_lib
-from tfgan1 import config_schema
-from tfgan1 import native_log
-from tfgan1 import plugin_loader
-from tfgan1 import routing
-from tfgan1.ema import GeneratorEMA
-from tfgan1.engine import Trainer
+from tfgan1.config import schema as config_schema
+from tfgan1.engine import assembly
+from tfgan1.engine import noise as noise_lib
+from tfgan1.engine.ema import GeneratorEMA
+from tfgan1.engine.optimizers import OptimizerRoles
+from tfgan1.engine.rules import rule_class
+from tfgan1.engine.trainer import Trainer
 from tfgan1.errors import UserError
-from tfgan1.losses import GAN as Networks
+from tfgan1.gan import discriminator_calls
+from tfgan1.gan.networks import Networks
+from tfgan1.output import cpp_log_filter
+from tfgan1.registry import loader as plugin_loader
 
-tf = build.tf
-keras = build.keras
+tf = tfimport.tensorflow()
+keras = assembly.keras
 
 
 def _family(loss):
@@ -32,7 +36,7 @@ def _family(loss):
   class (called without arguments) or a plugin instance."""
   if isinstance(loss, (str, dict)):
     plugin_loader.load_entry_points()
-    return build.loss_family(config_schema.build(config_lib.PluginSpec, loss, "loss"))
+    return assembly.loss_family(config_schema.build(config_lib.PluginSpec, loss, "loss"))
   if isinstance(loss, type):
     loss = loss()
   if not (hasattr(loss, "discriminator_loss") and hasattr(loss, "generator_loss")):
@@ -57,7 +61,7 @@ def _penalties(penalties):
     plugin_loader.load_entry_points()
   specs = config_schema.check_value(
       config_lib.Config.__annotations__["penalties"], list(penalties), "penalties")
-  return build.penalty_terms(specs)
+  return assembly.penalty_terms(specs)
 
 
 def _train_config(rule, one_step_form, lambda_, n_d, n_g, g_top_k):
@@ -78,6 +82,44 @@ def _ema(generator, ema, noise_fn, seed):
                       noise_fn=noise_fn, batch_size=_EMA_BN_BATCH, seed=seed)
 
 
+def _networks(generator, discriminator, loss, penalties, train_config):
+  family = _family(loss)
+  return Networks(generator, discriminator, family, _penalties(penalties),
+                  g_top_k=assembly.g_top_k(train_config.g_top_k, family, _loss_name(loss)))
+
+
+def _noise_fn(generator, distribution):
+  cfg = config_schema.build(config_lib.NoiseConfig,
+                            {"dim": _latent_dim(generator), "distribution": distribution},
+                            "noise")
+  return noise_lib.noise_sampler(cfg)
+
+
+def _optimizer_roles(optimizer, d_optimizer, g_optimizer, rule):
+  """`compile`'s optimizers as OptimizerRoles: D's and G's own, or one (the
+  joint one for a rule that has one, else D's, with a fresh copy for G)."""
+  if (d_optimizer is None) != (g_optimizer is None):
+    raise UserError("compile: give both d_optimizer and g_optimizer, or optimizer alone")
+  if d_optimizer is not None:
+    return OptimizerRoles(d=keras.optimizers.get(d_optimizer),
+                          g=keras.optimizers.get(g_optimizer))
+  if optimizer is None:
+    raise UserError("compile: optimizer is missing; give optimizer= or "
+                    "d_optimizer= and g_optimizer=")
+  one = keras.optimizers.get(optimizer)
+  if rule_class(rule).joint_optimizer:
+    return OptimizerRoles(joint=one)
+  return OptimizerRoles(d=one, g=one.__class__.from_config(one.get_config()))
+
+
+def _batch_size(x, batch_size):
+  """The batch `fit` or `train_on_batch` will hand the step first."""
+  if isinstance(x, tf.data.Dataset):
+    real, _, _ = keras.utils.unpack_x_y_sample_weight(next(iter(x)))
+    return int(tf.shape(real)[0])
+  return min(batch_size, len(x))
+
+
 def _latent_dim(generator):
   try:
     return int(generator.input_shape[-1])
@@ -94,7 +136,8 @@ class GAN(keras.Model):
     discriminator: a built Keras model from samples to logits.
     loss: a registered loss name (`"hinge"`, `"non_saturating"`, ...), a
       `{"name": ..., **kwargs}` dict, or a loss plugin class or object.
-    rule: `"one_step"`, `"simultaneous"` or `"alternating"`.
+    rule: a registered update rule (`tfgan1.registry.RULE_MODULES`):
+      `"one_step"`, `"simultaneous"`, `"alternating"`, ...
     penalties: names or `{"name", "weight", "every", **kwargs}` dicts.
     lambda_: G's weight in the one-step loss.
     ema: None, a decay (`0.999`) or `{"decay", "start", "bn_batches"}`: an EMA
@@ -115,7 +158,7 @@ class GAN(keras.Model):
   Attributes:
     generator, discriminator: the two Keras models, trained in place.
     ema_generator: the EMA copy of G, or None.
-    trainer: the `tfgan1.engine.Trainer` behind `train_step` (after `compile`).
+    trainer: the `tfgan1.engine.trainer.Trainer` behind `train_step` (after `compile`).
   """
 
   def __init__(self, generator, discriminator, loss="hinge", rule="one_step",
@@ -128,14 +171,8 @@ class GAN(keras.Model):
     self.generator = generator
     self.discriminator = discriminator
     self.train_config = _train_config(rule, one_step_form, lambda_, n_d, n_g, g_top_k)
-    family = _family(loss)
-    self.networks = Networks(
-        generator, discriminator, family, _penalties(penalties),
-        g_top_k=build.g_top_k(self.train_config.g_top_k, family, _loss_name(loss)))
-    noise_cfg = config_schema.build(config_lib.NoiseConfig,
-                                    {"dim": _latent_dim(generator), "distribution": noise},
-                                    "noise")
-    self.noise_fn = build.noise_sampler(noise_cfg)
+    self.networks = _networks(generator, discriminator, loss, penalties, self.train_config)
+    self.noise_fn = _noise_fn(generator, noise)
     self.noise_rng = tf.random.Generator.from_seed(seed)
     self._ema = _ema(generator, ema, self.noise_fn, seed)
     self.ema_generator = self._ema.model if self._ema is not None else None
@@ -161,24 +198,12 @@ class GAN(keras.Model):
       jit_compile: XLA-compile the update (the engine's `train.jit_compile`).
       **kwargs: passed to `keras.Model.compile` (`steps_per_execution`, ...).
     """
-    if (d_optimizer is None) != (g_optimizer is None):
-      raise UserError("compile: give both d_optimizer and g_optimizer, or optimizer alone")
-    if d_optimizer is not None:
-      opts = {"d": keras.optimizers.get(d_optimizer), "g": keras.optimizers.get(g_optimizer)}
-    elif optimizer is None:
-      raise UserError("compile: optimizer is missing; give optimizer= or "
-                      "d_optimizer= and g_optimizer=")
-    else:
-      shared = keras.optimizers.get(optimizer)
-      if self.train_config.rule == "one_step":
-        opts = {"shared": shared}
-      else:
-        opts = {"d": shared, "g": shared.__class__.from_config(shared.get_config())}
+    opts = _optimizer_roles(optimizer, d_optimizer, g_optimizer, self.train_config.rule)
     cfg = dataclasses.replace(self.train_config, jit_compile=bool(jit_compile))
     self.trainer = Trainer(self.networks, cfg, opts, self.noise_fn, self._ema)
-    self.g_optimizer = opts.get("g")  # saved with the weights (D's or the shared
+    self.g_optimizer = opts.get("g")  # saved with the weights (D's or the joint
     # one is Keras's `optimizer`, which its callbacks read the learning rate from)
-    super().compile(optimizer=opts.get("shared", opts.get("d")), jit_compile=False, **kwargs)
+    super().compile(optimizer=opts.get("joint", opts.get("d")), jit_compile=False, **kwargs)
     self._sync_state_to_engine()
 
   def fit(self, x=None, y=None, **kwargs):  # pylint: disable=arguments-differ
@@ -199,7 +224,7 @@ class GAN(keras.Model):
     return super().train_on_batch(x, y, **kwargs)
 
   def _check_per_sample(self, x, batch_size):
-    """The `shared` form's test of D (`tfgan1.routing`), once per batch size.
+    """The `shared` form's test of D (`tfgan1.gan.discriminator_calls`), once per batch size.
 
     In `fit` and `train_on_batch`, which run eagerly before Keras traces the
     step: the test compares D's logits as numbers, which a traced step cannot.
@@ -207,20 +232,16 @@ class GAN(keras.Model):
     cfg = self.train_config
     if cfg.rule != "one_step" or cfg.one_step_form != "shared":
       return
-    if isinstance(x, tf.data.Dataset):
-      real, _, _ = keras.utils.unpack_x_y_sample_weight(next(iter(x)))
-      batch = int(tf.shape(real)[0])
-    else:
-      batch = min(batch_size, len(x))
+    batch = _batch_size(x, batch_size)
     if batch in self._per_sample_checked:
       return
     fake = self.generator(tf.zeros([batch, _latent_dim(self.generator)]), training=False)
-    routing.check_per_sample(self.discriminator, fake, name="this discriminator")
+    discriminator_calls.check_per_sample(self.discriminator, fake, name="this discriminator")
     self._per_sample_checked.append(batch)
 
   def calibrate_ema(self):
     """Re-estimates `ema_generator`'s BatchNorm statistics on fresh noise (its
-    own, not G's: see `tfgan1.ema`); `fit` does this when it ends. Call it
+    own, not G's: see `tfgan1.engine.ema`); `fit` does this when it ends. Call it
     before sampling the EMA generator from a callback. Returns it (or None)."""
     return self._ema.calibrate() if self._ema is not None else None
 
@@ -238,10 +259,10 @@ class GAN(keras.Model):
 
   def make_train_function(self, force=False):
     """Keras' train function, its first call free of grappler's harmless
-    remapper line (see `tfgan1.native_log`)."""
+    remapper line (see `tfgan1.output.cpp_log_filter`)."""
     function = super().make_train_function(force)
     if function is not None and not hasattr(function, "__wrapped__"):
-      self.train_function = native_log.quiet_first_call(function)
+      self.train_function = cpp_log_filter.quiet_first_call(function)
     return self.train_function
 
   def load_own_variables(self, store):

@@ -11,7 +11,7 @@ from absl import flags
 from absl import logging
 
 from tfgan1 import api
-from tfgan1 import plugin_loader
+from tfgan1.registry import loader as plugin_loader
 from tfgan1.errors import NonFiniteStop, UserError
 
 FLAGS = flags.FLAGS
@@ -47,9 +47,9 @@ def _main(argv):
   config = api.load_config(FLAGS.config, FLAGS.set)
   config = api.with_plugins(config, FLAGS.plugin)
   if FLAGS.verify:
-    from tfgan1 import backends, verify  # pylint: disable=g-import-not-at-top
-    sys.exit(backends.verifier(config, default=verify.main)(config))
-  from tfgan1 import dashboard  # pylint: disable=g-import-not-at-top  (imports TF)
+    from tfgan1 import backends  # pylint: disable=g-import-not-at-top  (imports TF)
+    sys.exit(backends.verify(config))
+  from tfgan1.output import dashboard  # pylint: disable=g-import-not-at-top  (imports TF)
   profile_steps = dashboard.parse_profile_steps(FLAGS.profile_steps)
   stem = os.path.splitext(os.path.basename(FLAGS.config))[0]
   api.train_and_evaluate(config, FLAGS.workdir or os.path.join("runs", stem),

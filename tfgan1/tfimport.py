@@ -1,4 +1,5 @@
-"""Imports TensorFlow without its start-up chatter on stderr.
+"""Imports TensorFlow (and Keras) without their start-up chatter on stderr: the
+one way the package imports them.
 
 TF's C++ layers log through absl before any Python flag can silence them (the
 oneDNN and CUDA-driver notes). A user error must be one line on stderr, so the
@@ -26,6 +27,13 @@ def tensorflow():
   tf.get_logger().setLevel("ERROR")
   logging.getLogger("absl").addFilter(_drop_library_info)
   return tf
+
+
+def keras():
+  """Returns the `keras` module (Keras 3), after TensorFlow's quiet import."""
+  tensorflow()
+  import keras as module  # pylint: disable=g-import-not-at-top
+  return module
 
 
 def _drop_library_info(record):

@@ -1,0 +1,117 @@
+"""The contract of a train backend: what the run loop, the checkpoints and the
+tools may ask of it, and the list of what it supports (its refusals follow).
+
+A backend is built from a checked config before the workdir is touched, and
+offers:
+  `config`, `data` (the dataset plugin), `rng` (the noise tf.random.Generator),
+  `iterator` (the data iterator), `checkpoint` (a tf.train.Checkpoint in the
+  layout of `checkpoint_parts`), `networks` (the Keras 3 `Networks` record),
+  `ema` (the GeneratorEMA or None), `optimizers` (role -> its variables' owner);
+  `step()` the finished step count; `train(count)` that many steps, the last one's
+  metrics (scalar tensors); `check_finite()` at logging steps (raises
+  NonFiniteStop); `sampler()` the generator that samples and is evaluated;
+  `sample(num, seed, labels=None)`; `before_save(step)` and
+  `saved_variables()` for a checkpoint write; `verify(config)`, a classmethod.
+"""
+import abc
+import dataclasses
+from typing import Tuple
+
+from tfgan1 import tfimport
+from tfgan1.errors import UserError
+from tfgan1.evaluation import sampling
+
+tf = tfimport.tensorflow()
+
+
+@dataclasses.dataclass(frozen=True)
+class Supports:
+  """What a backend can run; `check` refuses the rest, one line naming the key."""
+  rules: Tuple[str, ...]
+  jit_compile: bool = True
+  precisions: Tuple[str, ...] = ()  # () : any
+  strategies: Tuple[str, ...] = ()  # () : any
+  on_nonfinite: Tuple[str, ...] = ("stop", "skip")
+
+  def check(self, config, backend):
+    where = f"is not supported with train.backend={backend}"
+    train = config.train
+    if train.rule not in self.rules:
+      raise UserError(f"train.rule: {train.rule!r} {where}; allowed: {', '.join(self.rules)}")
+    if train.jit_compile and not self.jit_compile:
+      raise UserError(f"train.jit_compile: True {where}; set it to false (XLA compiles "
+                      "tf.function steps, which this backend has none of)")
+    precision = config.precision.name if config.precision else "float32"
+    if self.precisions and precision not in self.precisions:
+      raise UserError(f"precision.name: {precision!r} {where}; allowed: "
+                      f"{', '.join(self.precisions)}")
+    strategy = config.distribute.strategy
+    if self.strategies and strategy not in self.strategies:
+      raise UserError(f"distribute.strategy: {strategy!r} {where}; allowed: "
+                      f"{', '.join(self.strategies)}")
+    if train.on_nonfinite not in self.on_nonfinite:
+      raise UserError(f"train.on_nonfinite: {train.on_nonfinite!r} {where}; allowed: "
+                      f"{', '.join(self.on_nonfinite)}")
+
+
+def checkpoint_parts(step, networks, optimizers, ema, rng, iterator, loss_scale):
+  """The parts of every backend's checkpoint, under the names runs have always used.
+
+  `optimizers` maps role to optimizer; the joint one is saved as
+  `optimizer_shared`, its name before roles had names of their own.
+  """
+  parts = dict(step=step, generator=networks.generator,
+               discriminator=networks.discriminator, noise_rng=rng, loss_scale=loss_scale)
+  for role, opt in optimizers.items():
+    parts[f"optimizer_{'shared' if role == 'joint' else role}"] = opt
+  if ema is not None:
+    parts["ema_generator"] = ema.model
+  if iterator is not None:
+    parts["data"] = iterator
+  return parts
+
+
+class Backend(abc.ABC):
+  """A train backend (see the module doc). Subclasses set `name` and `supports`."""
+  name = None
+  supports = None
+
+  def step(self):
+    return int(self.step_variable.numpy())
+
+  @abc.abstractmethod
+  def train(self, count):
+    """Runs `count` train steps; returns the last one's metrics."""
+
+  @abc.abstractmethod
+  def sampler(self):
+    """The generator that samples and is evaluated (the EMA one when kept)."""
+
+  def check_finite(self):
+    """Raises NonFiniteStop when a step asked the run to stop (at logging steps)."""
+
+  def before_save(self, step):
+    """Brings the checkpointed variables up to date before a write at `step`."""
+
+  def saved_variables(self):
+    """The variables of the networks, the EMA generator and the optimizers,
+    which a checkpoint holds (checked finite before a write). Subclasses set
+    `networks`, `ema` (or None) and `optimizers` ({role: an object with `variables`})."""
+    models = [self.networks.generator, self.networks.discriminator]
+    if self.ema is not None:
+      models.append(self.ema.model)
+    return ([v for m in models for v in m.variables]
+            + [v for opt in self.optimizers.values() for v in opt.variables])
+
+  def sample(self, num, seed, labels=None):
+    """`num` samples of the sampler as float32 numpy; a conditional run cycles
+    through the classes when no `labels` are given."""
+    classes = self.data.spec.num_classes
+    if classes and labels is None:
+      labels = sampling.class_labels(num, classes)
+    return sampling.sample(self.config, self.sampler(), num, seed, labels)
+
+  @classmethod
+  @abc.abstractmethod
+  def verify(cls, config):
+    """`--verify`: prints a JSON report; returns the exit code (0: the rules agree)."""

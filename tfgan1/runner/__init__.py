@@ -1,0 +1,1 @@
+"""The backend-neutral run: the loop, the workdir, checkpoints, the resume record."""
