@@ -1,5 +1,7 @@
-"""tools/bench.py end to end on tiny networks: every mode writes JSON and
-Markdown that parse and hold the values the tables show."""
+"""tools/bench.py end to end on tiny networks: every mode (speed, memory,
+quality, curve, ops, flops, precision, backends, distribute, eval) writes JSON
+and Markdown that parse and hold the values the tables show; bad flags are one
+line. tools/benchlib/ is its library."""
 import json
 import os
 import subprocess
@@ -209,10 +211,86 @@ def test_mean_and_standard_error():
   assert summary["modes"] == (7.5, 0.5) and summary["all_modes_runs"] == 1
 
 
+def _grid(rows, *labels):
+  """{variant: row}, every row's timing fields checked against each other."""
+  for row in rows:
+    assert len(row["ms"]) == 2 and 0 < row["ms_min"] <= row["ms_median"] <= row["ms_max"]
+    assert row["steps_per_s"] == pytest.approx(1000.0 / row["ms_median"])
+    assert set(labels) <= set(row) and row["model"] == "ring8"
+  by = {r["variant"]: r for r in rows}
+  for row in rows:
+    assert row["speedup"] == pytest.approx(by[row["base"]]["ms_median"] / row["ms_median"])
+  return by
+
+
+def test_precision_times_each_policy_against_the_first(tmp_path):
+  _bench("precision", "--models=ring8", "--precisions=float32,mixed_bfloat16", "--jit=false",
+         "--steps=2", "--rounds=2", "--warmup=1", f"--out={tmp_path}", *TINY)
+  data, markdown = _read(tmp_path, "precision")
+  rows = _grid(data["rows"], "precision", "jit_compile")
+  assert list(rows) == ["float32, XLA off", "mixed_bfloat16, XLA off"]
+  assert [r["precision"] for r in rows.values()] == ["float32", "mixed_bfloat16"]
+  assert {r["base"] for r in rows.values()} == {"float32, XLA off"}
+  assert rows["float32, XLA off"]["speedup"] == 1.0
+  assert "| mixed_bfloat16, XLA off |" in markdown and "| float32, XLA off | ×" in markdown
+
+
+def test_backends_times_each_backend_and_says_what_it_skipped(tmp_path):
+  # tf1_graph takes no learning-rate schedule (ring8 has one) and has no XLA.
+  _bench("backends", "--models=ring8", "--rules=alternating", "--jit=false,true",
+         "--steps=2", "--rounds=2", "--warmup=1", f"--out={tmp_path}", *TINY,
+         "--set=optimizer.learning_rate=0.0001")
+  data, markdown = _read(tmp_path, "backends")
+  rows = _grid(data["rows"], "rule", "backend", "jit_compile")
+  assert list(rows) == ["alternating / tf2", "alternating / tf2 + XLA",
+                        "alternating / tf1_graph"]
+  assert [(r["backend"], r["jit_compile"]) for r in rows.values()] == [
+      ("tf2", False), ("tf2", True), ("tf1_graph", False)]
+  assert {r["base"] for r in rows.values()} == {"alternating / tf2"}
+  assert data["skipped"] == [{"model": "ring8", "variant": "alternating / tf1_graph + XLA",
+                              "reason": "train.backend=tf1_graph has no XLA"}]
+  assert "- alternating / tf1_graph + XLA: skipped (train.backend=tf1_graph has no XLA)" in markdown
+
+
+def test_distribute_splits_the_cpu_for_mirrored(tmp_path):
+  _bench("distribute", "--models=ring8", "--cpus=2", "--jit=false", "--steps=2",
+         "--rounds=2", "--warmup=1", f"--out={tmp_path}", *TINY)
+  data, markdown = _read(tmp_path, "distribute")
+  rows = _grid(data["rows"], "strategy", "replicas", "global_batch")
+  assert data["devices"] == ["/cpu:0", "/cpu:1"]
+  assert [(v, r["strategy"], r["replicas"], r["global_batch"]) for v, r in rows.items()] == [
+      ("one device", "default", 1, 16), ("mirrored", "mirrored", 2, 16)]
+  assert "| mirrored | 2 | 16 |" in markdown
+
+
+def test_eval_times_the_evaluation_of_a_yaml_file(tmp_path):
+  """`--models` also takes a YAML file; eval runs its `eval` section on the sampler."""
+  _bench("eval", "--models=configs/ring8.yaml", "--steps=2", "--rounds=2", "--warmup=1",
+         f"--out={tmp_path}", *TINY, "--set=train.steps=100", "--set=eval.every=30")
+  data, markdown = _read(tmp_path, "eval")
+  (row,) = data["rows"]
+  assert row["model"] == "configs/ring8.yaml" and row["evaluators"] == ["modes"]
+  assert row["num_samples"] == 64 and len(row["eval_s"]) == len(row["step_ms"]) == 2
+  assert 0 < row["eval_s_min"] <= row["eval_s_median"] <= row["eval_s_max"]
+  assert row["first_eval_s"] > 0 and row["step_ms_median"] > 0
+  assert (row["train_steps"], row["eval_every"], row["evaluations"]) == (100, 30, 4)
+  cost = row["first_eval_s"] + 3 * row["eval_s_median"]
+  assert row["eval_share"] == pytest.approx(
+      cost / (cost + 100 * row["step_ms_median"] / 1000.0))
+  assert 0 <= row["metrics"]["modes"] <= 8 and row["metrics"]["reverse_kl"] >= 0
+  assert "| configs/ring8.yaml | modes | 64 |" in markdown
+  assert "| 4 (every 30 of 100 steps) |" in markdown
+
+
 @pytest.mark.parametrize("args, message", [
-    (["sprint"], "mode: 'sprint' is not allowed; choose one of: speed, memory, quality"),
+    (["sprint"], "mode: 'sprint' is not allowed; choose one of: speed, memory, quality, "
+     "curve, ops, flops, precision, backends, distribute, eval"),
     (["quality", "--penalties=r3"], "--penalties: 'r3' is not allowed"),
     (["speed", "--steps_per_call=0"], "--steps_per_call: '0' is not allowed"),
+    (["backends", "--rules=one_step"], "--rules: 'one_step' is not allowed; choose from: "),
+    (["distribute", "--cpus=1"], "--cpus: 1 is not allowed; must be >= 2"),
+    (["eval", "--models=none.yaml"], "--models: 'none.yaml' is not a file"),
+    (["precision", "--models=ring9"], "--models: 'ring9' is not allowed"),
 ])
 def test_bad_arguments_are_one_line(args, message):
   done = _bench(*args, check=False)

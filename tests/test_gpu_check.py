@@ -1,6 +1,8 @@
-"""tools/gpu_check.sh on CPU: one cheap variant, so the script and its JSON are
-checked (the whole CPU run, random CIFAR-sized data included, is a tool run by
-hand: docs/BENCHMARKS.md)."""
+"""tools/gpu_check.sh (which runs tools/gpu_check.py) on CPU: one cheap variant,
+so the script, its timing harness (tools/benchlib/timing.py, shared with
+bench.py) and its JSON are checked; with a GPU the same command times it there
+(the whole CPU run, random CIFAR-sized data included, is a tool run by hand:
+docs/BENCHMARKS.md)."""
 import json
 import os
 import subprocess

@@ -5,7 +5,6 @@ Its message names the field, the bad value and what is allowed.
 """
 import os
 import re
-import sys
 
 _NOISE = re.compile(r"\x1b\[[0-9;]*m|\{\{function_node [^}]*\}\}\s*|\s*\[Op:\w+\]")
 
@@ -39,15 +38,3 @@ def describe(err):
   lines = [_NOISE.sub("", line).strip() for line in str(err).splitlines()]
   lines = [l for l in lines if l and not l.startswith("Exception encountered when calling")]
   return f"{type(err).__name__}: {lines[0]}" if lines else type(err).__name__
-
-
-def run_tool(main_fn, argv):
-  """absl main for tools/: runs `main_fn()`; a UserError is one line, exit 2."""
-  if len(argv) > 1:
-    print(f"error: unexpected arguments {argv[1:]}", file=sys.stderr)
-    sys.exit(2)
-  try:
-    main_fn()
-  except UserError as e:
-    print(f"error: {e}", file=sys.stderr)
-    sys.exit(2)

@@ -15,7 +15,6 @@ import os
 import statistics
 import sys
 
-from tfgan1 import reporting
 from tfgan1.errors import UserError
 
 _SHOWN = ("loss_d", "loss_g", "d_real", "d_fake")  # train metrics in the table
@@ -48,7 +47,7 @@ def _hparams_from_config(run):
   if not os.path.isfile(path):
     return {}
   from tfgan1 import config as config_lib  # pylint: disable=g-import-not-at-top
-  from tfgan1 import dashboard  # pylint: disable=g-import-not-at-top
+  from tfgan1.output import dashboard  # pylint: disable=g-import-not-at-top
   return dashboard.hparams(config_lib.load(path))
 
 
@@ -67,6 +66,7 @@ def _steps_per_sec(series):
 def read_run(run):
   """{"run", "hparams": {...}, "metrics": {...}} of one run folder."""
   from tensorboard.backend.event_processing import event_accumulator  # pylint: disable=g-import-not-at-top
+  from tfgan1.output import reporting  # pylint: disable=g-import-not-at-top  (imports TF)
   if not os.path.isdir(run):
     raise UserError(f"runs: {run!r} is not a folder; expected tfgan1 run folders")
   acc = event_accumulator.EventAccumulator(

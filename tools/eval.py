@@ -17,7 +17,8 @@ import re
 from absl import app
 from absl import flags
 
-from tfgan1.errors import UserError, run_tool
+from tfgan1.errors import UserError
+from toolkit import run_tool
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Run folder (holds config.yaml and checkpoints/).")
@@ -28,14 +29,15 @@ flags.DEFINE_multi_string("set", [], "Override a config key: a.b=value (repeatab
 
 def checkpoint_path(workdir, which):
   """The checkpoint prefix `--checkpoint` names, or None for the latest."""
-  from tfgan1 import checkpoints, evaluation  # pylint: disable=g-import-not-at-top
+  from tfgan1.evaluation import best  # pylint: disable=g-import-not-at-top  (imports TF)
+  from tfgan1.runner import checkpoints  # pylint: disable=g-import-not-at-top
   if which is None:
     return None
   if which == "best":
-    path = checkpoints.tf.train.latest_checkpoint(os.path.join(workdir, evaluation.BEST_SUBDIR))
+    path = best.tf.train.latest_checkpoint(os.path.join(workdir, best.BEST_SUBDIR))
     if path is None:
       raise UserError(f"--checkpoint: 'best', but {workdir!r} has no "
-                      f"{evaluation.BEST_SUBDIR}/ (set eval.best to keep one)")
+                      f"{best.BEST_SUBDIR}/ (set eval.best to keep one)")
     return path
   if not re.fullmatch(r"\d+", which):
     raise UserError(f"--checkpoint: {which!r} is not allowed; expected a step N or 'best'")
@@ -53,10 +55,12 @@ def checkpoint_path(workdir, which):
 def _main():
   if not FLAGS.workdir:
     raise UserError("--workdir: missing; give the folder of a tfgan1 run")
-  from tfgan1 import evaluation, restore  # pylint: disable=g-import-not-at-top
+  from tfgan1.evaluation import loop as evaluation  # pylint: disable=g-import-not-at-top
+  from tfgan1.runner import checkpoints  # pylint: disable=g-import-not-at-top
+  from tfgan1.runner import reload as restore  # pylint: disable=g-import-not-at-top
   path = checkpoint_path(FLAGS.workdir, FLAGS.checkpoint)
   config, data, generator = restore.load_sampler(FLAGS.workdir, FLAGS.set, path)
-  path = path or restore.checkpoints.latest(FLAGS.workdir)
+  path = path or checkpoints.latest(FLAGS.workdir)
   metrics = evaluation.Evaluation(config, data)(generator)
   step = int(path.rsplit("-", 1)[1])
   print(json.dumps({"step": step, "checkpoint": path, **metrics}), flush=True)

@@ -23,7 +23,8 @@ import os
 from absl import app
 from absl import flags
 
-from tfgan1.errors import UserError, run_tool
+from tfgan1.errors import UserError
+from toolkit import run_tool
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Run folder (holds config.yaml and checkpoints/).")
@@ -32,7 +33,7 @@ flags.DEFINE_string("out", None, "Folder to write the SavedModel to.")
 
 def is_image(shape):
   """Whether samples of `shape` are [H, W, C] pictures (exported as uint8)."""
-  from tfgan1 import viz  # pylint: disable=g-import-not-at-top
+  from tfgan1.output import pictures as viz  # pylint: disable=g-import-not-at-top
   return viz.is_image(shape)
 
 
@@ -76,8 +77,8 @@ def _main():
     raise UserError("--out: missing; give a folder to write the SavedModel to")
   if os.path.exists(FLAGS.out) and not os.path.isdir(FLAGS.out):
     raise UserError(f"--out: {FLAGS.out!r} is a file; expected a folder")
-  from tfgan1 import restore  # pylint: disable=g-import-not-at-top  (imports TF)
-  from tfgan1 import build  # pylint: disable=g-import-not-at-top
+  from tfgan1.runner import reload as restore  # pylint: disable=g-import-not-at-top  (imports TF)
+  from tfgan1.engine import assembly as build  # pylint: disable=g-import-not-at-top
   tf = build.tf
   config, data, generator = restore.load_sampler(FLAGS.workdir)
   shape = tuple(data.spec.shape)

@@ -5,7 +5,8 @@
 For mnist_dcgan and cifar10_sngan (random 32x32 images when CIFAR-10 is not
 prepared here), every update rule x {float32, mixed_float16} x XLA {off, on} is
 built from the same seed, warmed up (tracing, XLA compilation), then timed in
-interleaved rounds in one process, so every variant sees the same load. Peak
+interleaved rounds in one process (benchlib/timing.py, the harness of
+`bench.py`), so every variant sees the same load. Peak
 GPU memory (tf.config.experimental.get_memory_info) is read after each variant's
 rounds, with the peak reset before them. The JSON file is rewritten after each
 config, so a run cut short keeps what it measured.
@@ -22,8 +23,8 @@ import time
 from absl import app
 from absl import flags
 
-from tfgan1 import benchmark
-from tfgan1.errors import run_tool
+from benchlib import timing
+from toolkit import check_at_least, run_tool
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("out", "gpu_check.json", "JSON file to write.")
@@ -68,55 +69,58 @@ def _data_overrides(name):
 
 
 def _measure(name, device, steps, rounds, warmup, small):
-  tf = benchmark.tensorflow()
+  tf = timing.tensorflow()
   overrides, data = _data_overrides(name)
   if small:
     overrides += _CPU_SMALL.get(name, []) + ["train.batch_size=8"]
   config = os.path.join(_ROOT, "configs", f"{name}.yaml")
   print(f"{name}: data: {data}", flush=True)
-  runs = {}
+  variants = {}
   for rule in FLAGS.rules:
     for precision in FLAGS.precisions:
       for jit in FLAGS.jit:
-        runs[(rule, precision, jit)] = benchmark.build_run(config, overrides + [
+        run = timing.build_run(config, overrides + [
             f"train.rule={rule}", f"precision.name={precision}", f"train.jit_compile={jit}"])
+        variants[(rule, precision, jit)] = timing.run_variant(f"{rule} {precision} {jit}", run)
+  keys = {v.name: key for key, v in variants.items()}
   start = time.perf_counter()
-  for run in runs.values():
-    benchmark.time_steps(run, run.iterator, warmup)
-  print(f"{name}: {len(runs)} variants built and warmed up in "
+  timing.interleave(list(variants.values()), 1, 0, warmup)  # warm-up only
+  print(f"{name}: {len(variants)} variants built and warmed up in "
         f"{time.perf_counter() - start:.0f} s", flush=True)
   peaks = {}
 
-  def read_peak(key):
+  def read_peak(variant_name):
     if device:
       peak = tf.config.experimental.get_memory_info(device)["peak"]
+      key = keys.get(variant_name)
       peaks[key] = max(peaks.get(key, 0), peak)
       tf.config.experimental.reset_memory_stats(device)
 
   read_peak(None)  # resets the peak before the first timed round
-  rates = benchmark.interleave(runs, steps, rounds, 0, read_peak)
-  batch = next(iter(runs.values())).config.train.batch_size
+  times = timing.interleave(list(variants.values()), steps, rounds, 0, read_peak)
+  batch = next(iter(variants.values())).run.config.train.batch_size
   rows = []
-  for (rule, precision, jit), values in rates.items():
+  for key, variant in variants.items():
+    rule, precision, jit = key
+    values = [1000.0 / ms for ms in times[variant.name]]
     rows.append({"config": name, "data": data, "batch_size": batch, "rule": rule,
                  "precision": precision, "jit_compile": jit == "true",
                  "steps_per_s_median": statistics.median(values), "steps_per_s": values,
-                 "peak_memory_bytes": peaks.get((rule, precision, jit))})
-    memory = (f"{peaks[(rule, precision, jit)] / 2**20:8.1f} MiB peak"
-              if device else "peak memory: n/a on CPU")
+                 "peak_memory_bytes": peaks.get(key)})
+    memory = f"{peaks[key] / 2**20:8.1f} MiB peak" if device else "peak memory: n/a on CPU"
     print(f"{name:>14} {rule:>12} {precision:>14} XLA {jit:>5}: "
-          f"{benchmark.summary(values)}  {memory}", flush=True)
+          f"{timing.summary(times[variant.name])}  {memory}", flush=True)
   return rows
 
 
 def _main():
-  tf = benchmark.tensorflow()
+  tf = timing.tensorflow()
   device, described = _device(tf)
   small = device is None
   steps = FLAGS.steps or (2 if small else 30)
   rounds = FLAGS.rounds or (1 if small else 3)
   warmup = FLAGS.warmup if FLAGS.warmup is not None else (1 if small else 3)
-  benchmark.check_at_least(1, steps=steps, rounds=rounds, warmup=warmup)
+  check_at_least(1, steps=steps, rounds=rounds, warmup=warmup)
   print(f"device: {described}; TensorFlow {tf.__version__}", flush=True)
   if small:
     print(f"no GPU: a small CPU run ({steps} steps x {rounds} round(s), batch 8, narrow "

@@ -11,7 +11,8 @@ reader. Needs matplotlib (pip install -e ".[plot]").
 from absl import app
 from absl import flags
 
-from tfgan1.errors import UserError, run_tool
+from tfgan1.errors import UserError
+from toolkit import run_tool
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Run folder (holds the events.out.tfevents.* files).")

@@ -12,7 +12,7 @@ import numpy as np
 from tfgan1 import DATASETS
 from tfgan1.plugins.architectures.dcgan import positive_int
 from tfgan1.plugins.datasets.image_folder import array_dataset
-from tfgan1.spec import DataSpec
+from tfgan1.registry.spec import DataSpec
 
 
 @DATASETS.register("random_images")

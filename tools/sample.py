@@ -26,7 +26,8 @@ import os
 from absl import app
 from absl import flags
 
-from tfgan1.errors import UserError, run_tool
+from tfgan1.errors import UserError
+from toolkit import run_tool
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Run folder (holds config.yaml and checkpoints/).")
@@ -86,7 +87,7 @@ def _labels(sampling, classes, num, ext):
 
 
 def _picture(data, samples, classes, walk):
-  from tfgan1 import viz  # pylint: disable=g-import-not-at-top
+  from tfgan1.output import pictures as viz  # pylint: disable=g-import-not-at-top
   if walk:
     return viz.image_grid(samples, columns=len(samples))
   if classes and len(classes) > 1 and viz.is_image(data.spec.shape):
@@ -96,9 +97,9 @@ def _picture(data, samples, classes, walk):
 
 def _main():
   ext = _check_flags()
-  from tfgan1 import restore  # pylint: disable=g-import-not-at-top
-  from tfgan1 import sampling  # pylint: disable=g-import-not-at-top
-  from tfgan1 import viz  # pylint: disable=g-import-not-at-top
+  from tfgan1.runner import reload as restore  # pylint: disable=g-import-not-at-top
+  from tfgan1.evaluation import sampling  # pylint: disable=g-import-not-at-top
+  from tfgan1.output import pictures as viz  # pylint: disable=g-import-not-at-top
   import numpy as np  # pylint: disable=g-import-not-at-top
   config, data, generator = restore.load_sampler(FLAGS.workdir)
   sampling.check_truncation(config, FLAGS.truncation)

@@ -25,7 +25,8 @@ import weakref
 from absl import app
 from absl import flags
 
-from tfgan1.errors import UserError, run_tool
+from tfgan1.errors import UserError
+from toolkit import run_tool
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("config", "configs/ring8.yaml", "YAML run config.")
@@ -61,31 +62,41 @@ def slope(values):
           / sum((i - mx) ** 2 for i in range(n)))
 
 
+def _traces(trainer):
+  """How often the most traced of the trainer's step functions was traced
+  (one step per call, or `train.steps_per_call` steps per call): 1 when none retraced."""
+  counts = [fn.experimental_get_tracing_count()
+            for fn in (getattr(trainer, "train_step", None), getattr(trainer, "train_steps", None))
+            if hasattr(fn, "experimental_get_tracing_count")]
+  return max(counts, default=1)
+
+
 def in_process(folder):
   """[(RSS MB after the run, train-step traces, seconds, runs alive)] for each run."""
   from absl import logging  # pylint: disable=g-import-not-at-top
   from tfgan1 import config as config_lib  # pylint: disable=g-import-not-at-top
-  from tfgan1 import plugin_loader  # pylint: disable=g-import-not-at-top
-  from tfgan1 import train  # pylint: disable=g-import-not-at-top
+  from tfgan1.registry import loader as plugin_loader  # pylint: disable=g-import-not-at-top
+  from tfgan1 import backends  # pylint: disable=g-import-not-at-top
+  from tfgan1.runner import train  # pylint: disable=g-import-not-at-top
   logging.set_verbosity(logging.WARNING)
   config = config_lib.load(FLAGS.config, _overrides())
   plugin_loader.load_all(config.plugins)
   built, alive = [], []
-  original = train.Run
+  original = backends.make
 
-  class Recorded(original):  # keeps the trainer for its trace count, and a weakref
-    def __init__(self, cfg):
-      super().__init__(cfg)
-      built.append(self.trainer)
-      alive.append(weakref.ref(self))
+  def recorded(cfg, strategy=None):  # keeps the trainer for its trace count, and a weakref
+    run = original(cfg, strategy)
+    built.append(run.trainer)
+    alive.append(weakref.ref(run))
+    return run
 
-  train.Run = Recorded
+  backends.make = recorded  # what the run loop calls to build its run
   out = []
   try:
     for i in range(FLAGS.runs):
       start = time.perf_counter()
       train.train_and_evaluate(config, os.path.join(folder, f"in_{i}"))
-      traces = built.pop().train_step.experimental_get_tracing_count()
+      traces = _traces(built.pop())
       if FLAGS.collect:
         gc.collect()  # what Python's cycle collector does on its own, sooner or later
       kept = sum(r() is not None for r in alive)
@@ -93,7 +104,7 @@ def in_process(folder):
       print(f"in-process run {i + 1}: RSS {out[-1][0]:.1f} MB, traced {traces}x, "
             f"{out[-1][2]:.1f} s, earlier runs still alive: {kept}", flush=True)
   finally:
-    train.Run = original
+    backends.make = original
   return out
 
 
@@ -134,8 +145,9 @@ def _report(runs, procs):
     rss = [r[0] for r in runs]
     grow = slope(rss[FLAGS.settle:])
     print(f"\nin-process, {len(runs)} runs x {FLAGS.steps} steps of {FLAGS.config}:")
-    print(f"  RSS after run 1 / {FLAGS.settle} / {len(rss)}: {rss[0]:.0f} / "
-          f"{rss[FLAGS.settle - 1]:.0f} / {rss[-1]:.0f} MB; slope over runs "
+    settled = max(FLAGS.settle, 1)
+    print(f"  RSS after run 1 / {settled} / {len(rss)}: {rss[0]:.0f} / "
+          f"{rss[settled - 1]:.0f} / {rss[-1]:.0f} MB; slope over runs "
           f"{FLAGS.settle + 1}-{len(rss)}: {grow:+.2f} MB/run (limit {FLAGS.max_growth_mb})")
     print(f"  train step traced per run: {sorted({r[1] for r in runs})}; Run objects still "
           f"alive after gc: {max(r[3] for r in runs)}; seconds per run: median "

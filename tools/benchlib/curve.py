@@ -13,6 +13,40 @@ import statistics
 
 from benchlib import models
 from benchlib import quality
+from benchlib import report
+from benchlib import variants as variants_lib
+import toolkit
+
+
+def main(flags, log):
+  """The curve mode: (JSON payload, header -> Markdown); also writes OUT/curve.png."""
+  models.check([flags.curve_model], "curve_model")
+  toolkit.check_choices(flags.rules, tuple(variants_lib.RULES), "rules")
+  toolkit.check_at_least(1, seeds=flags.seeds, workers=flags.workers, threads=flags.threads,
+                         points=flags.points, seconds=flags.seconds)
+  model, metric = flags.curve_model, flags.metric
+  steps_of = {rule: n for (rule, _), n in quality.fixed_steps(flags.run_steps, model).items()}
+  if set(steps_of) != set(flags.rules):  # calibrate unless --run_steps gives them all
+    rates = quality.calibrate(model, flags.rules, flags.threads, flags.set,
+                              steps=flags.steps or 30)
+    steps_of = {r: int(flags.seconds * rates[r]) for r in flags.rules}
+  rates = {r: steps_of[r] / flags.seconds for r in flags.rules}
+  log(f"{model}: steps per run {steps_of}")
+  out = flags.out or "runs/bench"
+  todo = sorted(tasks(model, flags.rules, flags.seeds, steps_of, flags.points,
+                      os.path.join(out, "curve_runs"), flags.set),
+                key=lambda t: (t["seed"], t["rule"]))
+  quality.run_all(todo, flags.workers, flags.threads, log, run=quality.train_one,
+                  line=lambda r: f"{model}: a run done, final {metric} {r[0].get(metric)} "
+                  f"({r[1]:.0f} s)")
+  rows = collect(todo, rates, metric)
+  summary = summarize(rows)
+  os.makedirs(out, exist_ok=True)
+  png = os.path.join(out, "curve.png")
+  plot(summary, metric, png, f"{model}: {metric} at equal wall time")
+  log(f"wrote {png}")
+  return ({"rates": rates, "runs": rows, "summary": summary},
+          lambda header: report.curve_markdown(header, summary, metric))
 
 
 def tasks(model, rules, seeds, steps_of, points, out, extra):

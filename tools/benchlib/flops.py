@@ -25,6 +25,7 @@ import re
 import tempfile
 
 from benchlib import memory
+from benchlib import report
 from benchlib.variants import BASE
 
 # `%name = f32[64,14,14,64]{3,2,1,0} convolution(%a, %b), window=...`
@@ -106,3 +107,9 @@ def add_ratios(rows):
   for r in rows:
     r["alternating_work_over_this"] = base[0] / r["gflop"] if base else None
   return rows
+
+
+def main(flags, log):
+  """The flops mode: (JSON payload, header -> Markdown)."""
+  rows = [row for model in flags.models for row in measure(model, flags.variants, flags.set, log)]
+  return {"rows": rows}, lambda header: report.flops_markdown(header, rows)

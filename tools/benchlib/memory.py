@@ -12,7 +12,10 @@ import subprocess
 import sys
 
 from benchlib import models
+from benchlib import report
+from benchlib import timing
 from benchlib import variants as variants_lib
+import toolkit
 
 _TOOL = os.path.join(models.ROOT, "tools", "bench.py")
 
@@ -27,8 +30,7 @@ def _rss_mib():
 
 def child(model, name, jit, steps, extra):
   """Runs in the subprocess: builds one variant, steps it, prints one JSON line."""
-  from tfgan1 import benchmark  # pylint: disable=g-import-not-at-top
-  tf = benchmark.tensorflow()
+  tf = timing.tensorflow()
   gpu = bool(tf.config.list_physical_devices("GPU"))
   variant = variants_lib.build(model, name, jit, extra)
   built_mib = _rss_mib()
@@ -36,7 +38,7 @@ def child(model, name, jit, steps, extra):
     tf.config.experimental.reset_memory_stats("GPU:0")
   for _ in range(steps):
     out = variant.step()
-  variants_lib.fetch(out)
+  timing.fetch(out)
   peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
   result = {"model": model, "variant": name, "jit_compile": jit, "steps": steps,
             "device": "GPU" if gpu else "CPU", "built_rss_mib": built_mib,
@@ -48,7 +50,8 @@ def child(model, name, jit, steps, extra):
 
 def run_child(model, name, jit, steps, extra=(), env=None):
   """One variant's steps in a fresh subprocess (`child`): its JSON row."""
-  command = [sys.executable, _TOOL, "_memory_child", f"--models={model}",
+  given = os.path.abspath(model) if models.is_file(model) else model  # the child's cwd: ROOT
+  command = [sys.executable, _TOOL, "_memory_child", f"--models={given}",
              f"--variants={name}", f"--jit={str(jit).lower()}", f"--steps={steps}"]
   command += [f"--set={e}" for e in extra]
   done = subprocess.run(command, capture_output=True, text=True, cwd=models.ROOT,
@@ -57,7 +60,7 @@ def run_child(model, name, jit, steps, extra=(), env=None):
   if done.returncode or not lines:
     raise RuntimeError(f"child {model} {name} failed: "
                        f"{(done.stderr or done.stdout).strip().splitlines()[-1:]}")
-  return json.loads(lines[-1][len("BENCH_MEMORY "):])
+  return {**json.loads(lines[-1][len("BENCH_MEMORY "):]), "model": model}
 
 
 def measure(model, jit, names, steps, extra=(), log=print):
@@ -68,3 +71,14 @@ def measure(model, jit, names, steps, extra=(), log=print):
     log(f"{model} XLA {jit} {name}: peak RSS {r['peak_rss_mib']:.0f} MiB, "
         f"step {r['step_mib']:.1f} MiB")
   return rows
+
+
+def main(flags, log):
+  """The memory mode: (JSON payload, header -> Markdown)."""
+  steps = flags.steps or 20
+  toolkit.check_at_least(1, steps=steps)
+  rows = []
+  for model in flags.models:
+    for jit in variants_lib.jits(flags.jit, model, flags.set):
+      rows += measure(model, jit, flags.variants, steps, flags.set, log)
+  return {"rows": rows}, lambda header: report.memory_markdown(header, rows)

@@ -1,6 +1,9 @@
 """The models `bench.py` times: a shipped config plus the overrides that make it
-run here (noise images where the config's data is absent)."""
+run here (noise images where the config's data is absent), or a YAML file of
+one's own (`--models path/to/config.yaml`), timed as given."""
 import os
+
+from tfgan1.errors import UserError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RANDOM_IMAGES = os.path.join(ROOT, "tools", "random_images.py")
@@ -18,8 +21,15 @@ def _mnist_data():
   return _random(28, 1), "random 28x28 images (../shared/data/mnist is absent)"
 
 
+def is_file(name):
+  """Whether a model name is a YAML file of one's own (timed as given)."""
+  return name.endswith((".yaml", ".yml"))
+
+
 def preset(name):
   """(config path, overrides, description) of one benchmark model."""
+  if is_file(name):
+    return os.path.abspath(name), [], f"{name} as given"
   if name == "ring8":
     return os.path.join(ROOT, "configs", "ring8.yaml"), [], "ring8 MLP (as shipped)"
   if name == "grid25":
@@ -54,3 +64,13 @@ def known():
   shipped = [f[:-5] for f in sorted(os.listdir(os.path.join(ROOT, "configs")))
              if f.endswith(".yaml")]
   return tuple(dict.fromkeys(NAMES + tuple(shipped)))
+
+
+def check(names, flag="models"):
+  """One-line error for a name that is neither a model nor an existing YAML file."""
+  for name in names:
+    if is_file(name) and not os.path.isfile(name):
+      raise UserError(f"--{flag}: {name!r} is not a file; give a YAML run config")
+    if not is_file(name) and name not in known():
+      raise UserError(f"--{flag}: {name!r} is not allowed; choose from: "
+                      f"{', '.join(known())}, or a YAML file (path/to/config.yaml)")

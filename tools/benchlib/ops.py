@@ -11,9 +11,32 @@ count twice: the column shows work, and the wall time is given beside it.
 import collections
 import glob
 import os
+import tempfile
 import time
 
+from benchlib import report
+from benchlib import timing
 from benchlib import variants as variants_lib
+import toolkit
+
+
+def main(flags, log):
+  """The ops mode: (JSON payload, header -> Markdown)."""
+  steps = flags.steps or 10
+  toolkit.check_at_least(1, steps=steps)
+  rows = []
+  for model in flags.models:
+    for jit in variants_lib.jits(flags.jit, model, flags.set):
+      built = [variants_lib.build(model, name, jit, flags.set) for name in flags.variants]
+      timing.interleave(built, 1, 1, flags.warmup)  # traced and compiled before profiling
+      with tempfile.TemporaryDirectory() as logdir:
+        for variant in built:
+          table, wall = profile(variant, steps, os.path.join(logdir, f"{len(rows)}"))
+          rows.append({"model": model, "jit_compile": jit, "variant": variant.name,
+                       "wall_ms": wall, "ops": table})
+          log(f"{model} XLA {jit} {variant.name}: {wall:.1f} ms/step, "
+              f"{sum(v['ms'] for v in table.values()):.1f} ms of ops")
+  return {"rows": rows}, lambda header: report.ops_markdown(header, rows, top_ops)
 
 
 def _xspace(path):
@@ -46,13 +69,13 @@ def op_times(xspace_path):
 
 def profile(variant, steps, logdir):
   """(op table per step, wall ms per step) of `steps` traced steps of `variant`."""
-  tf = variants_lib.benchmark.tensorflow()
+  tf = timing.tensorflow()
   tf.profiler.experimental.start(logdir)  # a fresh folder: one trace file
   start = time.perf_counter()
   out = None
   for _ in range(steps):
     out = variant.step()
-  variants_lib.fetch(out)
+  timing.fetch(out)
   wall = 1000.0 * (time.perf_counter() - start) / steps
   tf.profiler.experimental.stop()
   (path,) = glob.glob(os.path.join(logdir, "plugins", "profile", "*", "*.xplane.pb"))

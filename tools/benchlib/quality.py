@@ -19,6 +19,10 @@ import sys
 import time
 
 from benchlib import models
+from benchlib import report
+from benchlib import variants as variants_lib
+import toolkit
+from tfgan1.errors import UserError
 
 _TOOL = os.path.join(models.ROOT, "tools", "bench.py")
 # PacGAN (Lin et al. 2018, arXiv:1712.04086) Table 1 on the same data definitions:
@@ -28,6 +32,56 @@ PACGAN = {
     "grid25": {"GAN": (17.3, 0.8, 94.8, 0.7, 0.70), "PacGAN4": (24.8, 0.2, 93.6, 0.6, 0.04)},
 }
 PENALTIES = {"none": "penalties=[]", "r1": "penalties=[{{name: r1, weight: {w}}}]"}
+
+
+def main(flags, log):
+  """The quality mode: (JSON payload, header -> Markdown)."""
+  toolkit.check_choices(flags.datasets, tuple(PACGAN), "datasets")
+  toolkit.check_choices(flags.penalties, tuple(PENALTIES), "penalties")
+  toolkit.check_choices(flags.rules, tuple(variants_lib.RULES), "rules")
+  toolkit.check_at_least(1, seeds=flags.seeds, workers=flags.workers, threads=flags.threads)
+  out = os.path.join(flags.out or "runs/bench", "quality_runs")
+  todo, rates = [], {}
+  for dataset in flags.datasets:
+    steps_of = fixed_steps(flags.run_steps, dataset)
+    for penalty in [] if steps_of else flags.penalties:
+      extra = flags.set + [PENALTIES[penalty].format(w=flags.r1_weight)]
+      if flags.seconds > 0:  # a penalty changes the cost of a step: calibrate each
+        rate = calibrate(dataset, flags.rules, flags.threads, extra)
+        rates[f"{dataset}/{penalty}"] = rate
+        steps_of.update({(r, penalty): int(flags.seconds * rate[r]) for r in flags.rules})
+      else:
+        own = variants_lib.build_config(dataset, extra).train.steps
+        steps_of.update({(r, penalty): own for r in flags.rules})
+    log(f"{dataset}: steps per run {steps_of}")
+    decay = _start_rate(dataset, flags.set) if flags.decay else 0.0
+    todo += tasks(dataset, flags.rules, flags.penalties, flags.seeds, steps_of, out,
+                  flags.r1_weight, flags.set, decay)
+  # Seed-major order: a table cut short still has every cell at the same seeds.
+  todo.sort(key=lambda t: (t["seed"], t["dataset"], t["penalty"], t["rule"]))
+  rows = run_all(todo, flags.workers, flags.threads, log)
+  summaries = summarize(rows)
+  return ({"rates": rates, "runs": rows, "summary": summaries},
+          lambda header: report.quality_markdown(header, summaries, PACGAN))
+
+
+def fixed_steps(run_steps, dataset):
+  """{(rule, penalty): steps} given by --run_steps for `dataset`."""
+  out = {}
+  for item in run_steps:
+    key, _, value = item.partition("=")
+    parts = key.split("/", 2)
+    if len(parts) != 3 or not value.isdigit():
+      raise UserError(f"--run_steps: {item!r} is not allowed; expected dataset/penalty/rule=N")
+    if parts[0] == dataset:
+      out[(parts[2], parts[1])] = int(value)
+  return out
+
+
+def _start_rate(dataset, extra):
+  """The config's learning rate (a schedule's starting value) for --decay."""
+  rate = variants_lib.build_config(dataset, extra).optimizer.learning_rate
+  return float(rate if isinstance(rate, (int, float)) else rate["value"])
 
 
 def thread_env(threads):

@@ -1,7 +1,8 @@
 """Hand-written train steps that `bench.py speed` times beside the engine's rules.
 
-Each takes a built `train.Run` (its networks, loss family, optimizers and data)
-and returns `step(iterator)`, a function running one update on the next batch.
+Each takes a built tf2 run (`tfgan1.backends.tf2.Run`: its networks, loss
+family, optimizers and data) and returns `step(iterator)`, a function running
+one update on the next batch.
 All run the same networks on the same batch size with the config's loss family
 and Adam settings, so only the structure of the step differs:
 
@@ -11,14 +12,14 @@ and Adam settings, so only the structure of the step differs:
 - `keras_io`: the keras.io DCGAN example's `train_step`
   (keras.io/examples/generative/dcgan_overriding_train_step): a D update on the
   fake and real batch concatenated (one D call), then a G update on fresh noise.
-- `bare_one_step`: the one-step loss of `tfgan1.losses` on a constant batch, one
-  tape, one optimizer call: the engine's rule without its input pipeline, finite
-  check, EMA, metrics or schedule reads.
+- `bare_one_step`: the one-step loss of `tfgan1.gan.objectives` on a constant
+  batch, one tape, one optimizer call: the engine's rule without its input
+  pipeline, finite check, EMA, metrics or schedule reads.
 
 None has the engine's on-device finite check or EMA; that is part of what the
 comparison measures.
 """
-from tfgan1 import losses
+from tfgan1.gan import objectives as losses
 
 
 def _networks(run):
@@ -90,11 +91,7 @@ def bare_one_step(run, tf, jit):
       total, _ = losses.one_step_objective(gan, real, z, seed, trainer.step, cfg.lambda_,
                                            cfg.one_step_form)
     grads = tape.gradient(total, d_vars + g_vars)
-    if "shared" in trainer.optimizers:
-      trainer.optimizers["shared"].apply_gradients(zip(grads, d_vars + g_vars))
-    else:
-      trainer.optimizers["d"].apply_gradients(zip(grads[:len(d_vars)], d_vars))
-      trainer.optimizers["g"].apply_gradients(zip(grads[len(d_vars):], g_vars))
+    trainer.optimizers.apply(grads[:len(d_vars)], grads[len(d_vars):], d_vars, g_vars)
     return total
 
   return lambda iterator: update()

@@ -2,7 +2,6 @@
 import json
 import os
 
-from benchlib import quality
 from benchlib import variants as variants_lib
 
 
@@ -58,6 +57,47 @@ def _targets(group):
   return out
 
 
+def grid_markdown(header, rows, extra=(), skipped=()):
+  """Per model: each variant's ms per step, steps/s and speedup over its base
+  (the precision, backends and distribute modes); `extra` row keys as columns;
+  then the `skipped` variants ({"model", "variant", "reason"}), one line each."""
+  lines = [f"<!-- {header} -->"]
+  for model in dict.fromkeys(r["model"] for r in rows):
+    lines += ["", f"**{model}**", "",
+              "| variant | " + "".join(f"{k} | " for k in extra)
+              + "ms/step, median (min–max) | steps/s | against | × |",
+              "|---" * (len(extra) + 5) + "|"]
+    for r in rows:
+      if r["model"] == model:
+        lines.append(f"| {r['variant']} | " + "".join(f"{r[k]} | " for k in extra)
+                     + f"{_spread(r)} | {r['steps_per_s']:.1f} | {r['base']} | "
+                     f"×{r['speedup']:.2f} |")
+    lines += [""] * any(s["model"] == model for s in skipped)
+    lines += [f"- {s['variant']}: skipped ({s['reason']})" for s in skipped
+              if s["model"] == model]
+  return "\n".join(lines) + "\n"
+
+
+def _every(every):
+  return f"every {every}" if every else "the final one"
+
+
+def eval_markdown(header, rows):
+  """Per model: one evaluation's seconds against a train step's, and its share of a run."""
+  lines = [f"<!-- {header} -->", "",
+           "| model | evaluators | samples | first eval s | eval s, median (min–max) | "
+           "train ms/step | evaluations per run | share of the run |",
+           "|---|---|---|---|---|---|---|---|"]
+  for r in rows:
+    lines.append(
+        f"| {r['model']} | {', '.join(r['evaluators']) or 'none'} | {r['num_samples']} | "
+        f"{r['first_eval_s']:.3g} | {r['eval_s_median']:.3g} ({r['eval_s_min']:.3g}–"
+        f"{r['eval_s_max']:.3g}) | {r['step_ms_median']:.2f} | {r['evaluations']} "
+        f"({_every(r['eval_every'])} of {r['train_steps']} steps) | "
+        f"{100 * r['eval_share']:.2f}% |")
+  return "\n".join(lines) + "\n"
+
+
 def memory_markdown(header, rows):
   lines = [f"<!-- {header} -->", "",
            "| model | XLA | variant | peak RSS MiB | step MiB | GPU peak MiB |",
@@ -85,7 +125,8 @@ def _pm(pair, fmt):
   return f"{fmt.format(pair[0])} ± {fmt.format(pair[1])}"
 
 
-def quality_markdown(header, summaries):
+def quality_markdown(header, summaries, pacgan):
+  """The quality table, then the rows of `pacgan` (PacGAN's Table 1) per dataset."""
   lines = [f"<!-- {header} -->", "",
            "| data | rule | penalty | seeds | steps | modes | high quality % | reverse KL | "
            "all modes | wall s |", "|---|---|---|---|---|---|---|---|---|---|"]
@@ -96,7 +137,7 @@ def quality_markdown(header, summaries):
         f"{_pm(s['reverse_kl'], '{:.3f}')} | {s['all_modes_runs']}/{s['seeds']} | "
         f"{s['wall_s'][0]:.0f} |")
   for dataset in dict.fromkeys(s["dataset"] for s in summaries):
-    for name, (m, m_se, hq, hq_se, kl) in quality.PACGAN[dataset].items():
+    for name, (m, m_se, hq, hq_se, kl) in pacgan[dataset].items():
       lines.append(f"| {dataset} | PacGAN Table 1: {name} | | | | {m} ± {m_se} | "
                    f"{hq} ± {hq_se} | {kl} | | |")
   return "\n".join(lines) + "\n"

@@ -1,6 +1,7 @@
 """`bench.py speed`: milliseconds per step of every variant, interleaved in one
-process, and the whole CLI run against the bare loop."""
+process (`timing.interleave`), and the whole CLI run against the bare loop."""
 import glob
+import json
 import os
 import statistics
 import subprocess
@@ -9,44 +10,44 @@ import tempfile
 import time
 
 from benchlib import models
+from benchlib import report
+from benchlib import timing
 from benchlib import variants as variants_lib
+from tfgan1.errors import UserError
+import toolkit
 
 
-def time_variant(variant, steps):
-  """Milliseconds per step over `steps` steps (waits for the last one)."""
-  start = time.perf_counter()
-  out = None
-  for _ in range(steps):
-    out = variant.step()
-  variants_lib.fetch(out)
-  return 1000.0 * (time.perf_counter() - start) / steps
-
-
-def interleave(built, steps, rounds, warmup):
-  """{name: [ms per step, one per round]}; every round visits every variant."""
-  for variant in built:
-    for _ in range(warmup):
-      variants_lib.fetch(variant.step())
-  times = {v.name: [] for v in built}
-  for _ in range(rounds):
-    for variant in built:
-      times[variant.name].append(time_variant(variant, steps))
-  return times
+def main(flags, log):
+  """The speed mode: (JSON payload, header -> Markdown)."""
+  steps = flags.steps or 20
+  toolkit.check_at_least(1, steps=steps, rounds=flags.rounds)
+  for k in flags.steps_per_call:
+    if k != "config" and not (k.isdigit() and int(k) >= 1):
+      raise UserError(f"--steps_per_call: {k!r} is not allowed; expected 'config' or an "
+                      "integer >= 1")
+  rows, cli_rows = [], []
+  for model in flags.models:
+    for jit in variants_lib.jits(flags.jit, model, flags.set):
+      rows += measure(model, jit, flags.variants, steps, flags.rounds, flags.warmup,
+                      flags.set, log)
+      if flags.cli and model in flags.cli_models:
+        cli_rows += cli_versus_bare(model, jit, steps, flags.rounds, flags.set, log,
+                                    flags.steps_per_call)
+  print("BENCH_ROWS " + json.dumps(rows))  # read by quality.calibrate
+  return ({"rows": rows, "cli": cli_rows},
+          lambda header: report.speed_markdown(header, rows, cli_rows))
 
 
 def row(model, jit, name, ms, base_ms):
-  median = statistics.median(ms)
-  return {"model": model, "jit_compile": jit, "variant": name,
-          "ms_median": median, "ms_min": min(ms), "ms_max": max(ms), "ms": ms,
-          "steps_per_s": 1000.0 / median,
-          "speedup_vs_alternating": (statistics.median(base_ms) / median
+  return {"model": model, "jit_compile": jit, "variant": name, **timing.stats(ms),
+          "speedup_vs_alternating": (statistics.median(base_ms) / statistics.median(ms)
                                      if base_ms else None)}
 
 
 def measure(model, jit, names, steps, rounds, warmup, extra=(), log=print):
   start = time.perf_counter()
   built = [variants_lib.build(model, name, jit, extra) for name in names]
-  times = interleave(built, steps, rounds, warmup)
+  times = timing.interleave(built, steps, rounds, warmup)
   log(f"{model} XLA {jit}: {len(built)} variants, {rounds} rounds x {steps} steps, "
       f"{time.perf_counter() - start:.0f} s")
   base = times.get(variants_lib.BASE)
@@ -88,9 +89,9 @@ def cli_versus_bare(model, jit, steps, rounds, extra=(), log=print,
   bare = variants_lib.build(model, variants_lib.BARE, jit, extra)
   cfg = bare.run.config.train
   total = 2 * max(cfg.sample_every, cfg.checkpoint_every) + 2 * cfg.log_every
-  before = interleave([bare], steps, rounds, 3)[bare.name]
+  before = timing.interleave([bare], steps, rounds, 3)[bare.name]
   cli = {k: _cli_run(path, overrides + list(extra), total, jit, k) for k in steps_per_call}
-  after = interleave([bare], steps, rounds, 0)[bare.name]
+  after = timing.interleave([bare], steps, rounds, 0)[bare.name]
   bare_rate = 1000.0 / statistics.median(before + after)
   rows = []
   for k, rate in cli.items():

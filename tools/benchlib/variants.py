@@ -1,34 +1,34 @@
 """The step variants `bench.py` compares: the engine's rules, the hand-written
 references and the bare one-step loop, each a callable over its own run."""
-import dataclasses
-from typing import Any, Callable
-
 from benchlib import models
-from benchlib import references
-from tfgan1 import benchmark
+from benchlib import timing
+from benchlib.timing import Variant
+from tfgan1.errors import UserError
+from tfgan1.registry import RULE_MODULES
 
-# Every variant updates D once and G once per step (alternating is 1:1).
-RULES = {
-    "one_step/stateless": ["train.rule=one_step", "train.one_step_form=stateless"],
-    "one_step/fused": ["train.rule=one_step", "train.one_step_form=fused"],
-    "one_step/classic": ["train.rule=one_step", "train.one_step_form=classic"],
-    "one_step/shared": ["train.rule=one_step", "train.one_step_form=shared"],
-    "simultaneous": ["train.rule=simultaneous"],
-    "alternating": ["train.rule=alternating", "train.n_d=1", "train.n_g=1"],
-}
+
+def _rule_variants():
+  """Every registered rule (tfgan1.registry.RULE_MODULES), one_step in each form;
+  every variant updates D once and G once per step (alternating is 1:1)."""
+  out = {}
+  for rule in RULE_MODULES:
+    if rule == "one_step":
+      for form in ("stateless", "fused", "classic", "shared"):
+        out[f"one_step/{form}"] = ["train.rule=one_step", f"train.one_step_form={form}"]
+    elif rule == "alternating":
+      out[rule] = ["train.rule=alternating", "train.n_d=1", "train.n_g=1"]
+    else:
+      out[rule] = [f"train.rule={rule}"]
+  return out
+
+
+RULES = _rule_variants()
 CONFIG = "config"  # the config's own rule, form and n_d:n_g, as shipped
 REFERENCES = ("ref/tf_tutorial", "ref/keras_io")
 BARE = "bare/one_step"
 BASE = "alternating"  # ratios are to this rule's time per step
 NAMES = tuple(RULES) + REFERENCES + (BARE,)
 ALL = NAMES + (CONFIG,)
-
-
-@dataclasses.dataclass
-class Variant:
-  name: str
-  run: Any
-  step: Callable[[], Any]  # one update; returns something to fetch
 
 
 def _engine(run):
@@ -40,26 +40,20 @@ def build(model, name, jit, extra=()):
   path, overrides, _ = models.preset(model)
   # No EMA: the hand-written references have none, so no variant gets one.
   overrides = overrides + ["ema=null"] + list(extra) + [f"train.jit_compile={str(jit).lower()}"]
-  tf = benchmark.tensorflow()
+  from benchlib import references  # pylint: disable=g-import-not-at-top  (imports TF)
+  tf = timing.tensorflow()
   if name in RULES or name == CONFIG:
-    run = benchmark.build_run(path, overrides + RULES.get(name, []))
+    run = timing.build_run(path, overrides + RULES.get(name, []))
     return Variant(name, run, _engine(run))
   if name in REFERENCES:  # two optimizers: what the simultaneous rule builds
-    run = benchmark.build_run(path, overrides + RULES["simultaneous"])
+    run = timing.build_run(path, overrides + RULES["simultaneous"])
     fn = references.REFERENCES[name.split("/")[1]](run, tf, jit)
     return Variant(name, run, lambda: fn(run.iterator))
   if name == BARE:
-    run = benchmark.build_run(path, overrides + ["train.rule=one_step"])
+    run = timing.build_run(path, overrides + ["train.rule=one_step"])
     fn = references.bare_one_step(run, tf, jit)
     return Variant(name, run, lambda: fn(None))
   raise KeyError(name)
-
-
-def fetch(value):
-  """Waits for a step's result: its first scalar reaches the host."""
-  tf = benchmark.tensorflow()
-  first = tf.nest.flatten(value)[0]
-  return float(tf.reshape(first, [-1])[0])
 
 
 def build_config(model, extra=()):
@@ -67,3 +61,17 @@ def build_config(model, extra=()):
   from tfgan1 import config as config_lib  # pylint: disable=g-import-not-at-top
   path, overrides, _ = models.preset(model)
   return config_lib.load(path, overrides + list(extra))
+
+
+def jits(values, model, extra=()):
+  """`--jit` as booleans for `model`; 'config' is the config's own train.jit_compile."""
+  allowed = {"false": False, "true": True}
+  out = []
+  for j in values:
+    if j == "config":
+      out.append(build_config(model, extra).train.jit_compile)
+    elif j in allowed:
+      out.append(allowed[j])
+    else:
+      raise UserError(f"--jit: {j!r} is not allowed; choose from: config, false, true")
+  return out
