@@ -26,14 +26,20 @@ _START = {28: 7, 32: 4, 64: 4}
 _NORMS = ("batch_norm", "none", "spectral_norm")
 
 
-def image_shape(field, arch, spec, resolutions):
-  """(resolution, channels) of a square 1- or 3-channel image spec, else UserError."""
+def image_shape(field, arch, spec, resolutions, width=None):
+  """(resolution, channels) of a square 1- or 3-channel image spec, else UserError.
+
+  `width`: (its kwarg name, value), a layer width of the network that must be a
+  positive integer.
+  """
   shape = tuple(spec.shape)
   if (len(shape) != 3 or shape[0] != shape[1] or shape[0] not in resolutions
       or shape[2] not in (1, 3)):
     sides = ", ".join(f"{r}x{r}" for r in sorted(resolutions))
     raise UserError(f"{field}: {arch!r} does not support data shape {shape}; "
                     f"supported: {sides} images with 1 or 3 channels")
+  if width is not None:
+    positive_int(f"{field}.{width[0]}", width[1])
   return shape[0], shape[2]
 
 
@@ -107,8 +113,8 @@ class DCGAN:
   @staticmethod
   def generator(keras, spec, latent_dim, base_channels=64, conditional=False):
     """`conditional`: inputs [noise, labels], class-conditional BatchNorm."""
-    resolution, channels = image_shape("generator", "dcgan", spec, _START)
-    positive_int("generator.base_channels", base_channels)
+    resolution, channels = image_shape("generator", "dcgan", spec, _START,
+                                       ("base_channels", base_channels))
     strided = _num_strided(resolution)
     side, width = _START[resolution], base_channels * 2 ** (strided - 1)
     z, inputs, onehot = generator_inputs(keras, spec, latent_dim, conditional)
@@ -130,8 +136,8 @@ class DCGAN:
   def discriminator(keras, spec, base_channels=64, norm="spectral_norm",
                     conditional=False):
     """`conditional`: inputs [images, labels], a projection head."""
-    resolution, _ = image_shape("discriminator", "dcgan", spec, _START)
-    positive_int("discriminator.base_channels", base_channels)
+    resolution, _ = image_shape("discriminator", "dcgan", spec, _START,
+                                ("base_channels", base_channels))
     classes = cond.check_classes("discriminator", spec, conditional)
     if norm not in _NORMS:
       raise UserError(f"discriminator.norm: {norm!r} is not allowed; "

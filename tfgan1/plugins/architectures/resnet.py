@@ -18,7 +18,7 @@ moves once per D update.
 from tfgan1 import ARCHITECTURES
 from tfgan1.plugins.architectures import conditional as cond
 from tfgan1.plugins.architectures.dcgan import (bn_relu, generator_inputs, image_shape,
-                                                logit_model, maybe_spectral, positive_int,
+                                                logit_model, maybe_spectral,
                                                 sum_pool)
 
 _RESOLUTIONS = (32,)
@@ -70,13 +70,14 @@ def _d_block(keras, x, channels, downsample):
 
 @ARCHITECTURES.register("resnet")
 class ResNet:
-  """SNGAN's CIFAR-10 ResNet: G with `channels` (256) and D with `channels` (128)."""
+  """SNGAN's CIFAR-10 ResNet (Miyato et al. 2018, table 4): G with `channels`
+  (256) and D with `channels` (128)."""
 
   @staticmethod
   def generator(keras, spec, latent_dim, channels=256, conditional=False):
     """`conditional`: inputs [noise, labels], class-conditional BatchNorm."""
-    _, out_channels = image_shape("generator", "resnet", spec, _RESOLUTIONS)
-    positive_int("generator.channels", channels)
+    _, out_channels = image_shape("generator", "resnet", spec, _RESOLUTIONS,
+                                  ("channels", channels))
     z, inputs, onehot = generator_inputs(keras, spec, latent_dim, conditional)
     x = keras.layers.Dense(4 * 4 * channels)(z)
     x = keras.layers.Reshape((4, 4, channels))(x)
@@ -90,8 +91,7 @@ class ResNet:
   @staticmethod
   def discriminator(keras, spec, channels=128, conditional=False):
     """`conditional`: inputs [images, labels], a projection head (SNGAN cGAN)."""
-    image_shape("discriminator", "resnet", spec, _RESOLUTIONS)
-    positive_int("discriminator.channels", channels)
+    image_shape("discriminator", "resnet", spec, _RESOLUTIONS, ("channels", channels))
     classes = cond.check_classes("discriminator", spec, conditional)
     inputs = keras.Input(spec.shape)
     x = _d_first_block(keras, inputs, channels)             # 32 -> 16
