@@ -128,8 +128,10 @@ def test_list_plugins_cli(cli):
   out = cli("--list_plugins")
   assert out.returncode == 0, out.stderr
   lines = dict(line.split(": ", 1) for line in out.stdout.strip().splitlines())
-  assert set(lines) == set(registry.ALL)
+  assert set(lines) == set(registry.ALL) | {"rules", "backends"}
   assert "hinge" in lines["losses"].split(", ")
+  assert lines["rules"].split(", ") == sorted(registry.RULE_MODULES)
+  assert lines["backends"] == "tf1_graph, tf2"
   assert lines["datasets"].split(", ") == sorted(lines["datasets"].split(", "))
 
 

@@ -19,7 +19,8 @@ flags.DEFINE_string("config", None, "YAML run config.")
 flags.DEFINE_multi_string("set", [], "Override a config key: a.b=value (repeatable).")
 flags.DEFINE_string("workdir", None, "Run folder (default: runs/<config name>).")
 flags.DEFINE_multi_string("plugin", [], "Module path or .py file of a user plugin (repeatable).")
-flags.DEFINE_bool("list_plugins", False, "Print the registered plugins by kind and exit.")
+flags.DEFINE_bool("list_plugins", False, "Print the registered plugins by kind, the update "
+                  "rules and the backends, and exit.")
 flags.DEFINE_bool("verify", False, "Check that the update rules' gradients agree; no training.")
 flags.DEFINE_bool("allow_config_change", False,
                   "Resume a workdir whose saved config.yaml differs in keys that change "
@@ -34,6 +35,8 @@ def _list_plugins():
   plugin_loader.load_all((), FLAGS.plugin)
   for kind, reg in registry.ALL.items():
     print(f"{kind}: {', '.join(reg.keys()) or '(none)'}")
+  print(f"rules: {', '.join(sorted(registry.RULE_MODULES))}")
+  print(f"backends: {', '.join(sorted(registry.BACKEND_MODULES))}")
 
 
 def _main(argv):
