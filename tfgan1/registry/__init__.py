@@ -78,6 +78,7 @@ RULE_MODULES = {
     "one_step": "tfgan1.engine.rules.one_step",
     "simultaneous": "tfgan1.engine.rules.simultaneous",
     "alternating": "tfgan1.engine.rules.alternating",
+    "extragradient": "tfgan1.engine.rules.extragradient",
 }
 RULES = Registry("update rule")
 
