@@ -28,6 +28,14 @@ def check_at_least(minimum, **values):
       raise UserError(f"--{name}: {value} is not allowed; must be >= {minimum}")
 
 
+def timed_steps(flags, default):
+  """`--steps` (or a mode's `default`), with `--rounds` and `--warmup` checked."""
+  steps = flags.steps or default
+  check_at_least(1, steps=steps, rounds=flags.rounds)
+  check_at_least(0, warmup=flags.warmup)
+  return steps
+
+
 def check_choices(values, allowed, flag):
   """One-line error for the first of `values` not in `allowed` (`--flag` named)."""
   for v in values:

@@ -53,10 +53,8 @@ def measure(model, rules, jits, steps, rounds, warmup, extra=(), log=print):
 
 def main(flags, log):
   """The backends mode: (JSON payload, header -> Markdown)."""
-  steps = flags.steps or 30
+  steps = toolkit.timed_steps(flags, 30)
   toolkit.check_choices(flags.rules, tuple(variants_lib.RULES), "rules")
-  toolkit.check_at_least(1, steps=steps, rounds=flags.rounds)
-  toolkit.check_at_least(0, warmup=flags.warmup)
   rows, skipped = [], []
   for model in flags.models:
     got = measure(model, flags.rules, variants_lib.jits(flags.jit, model, flags.set),

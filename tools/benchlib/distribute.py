@@ -52,9 +52,7 @@ def measure(model, devices, jits, steps, rounds, warmup, extra=(), log=print):
 
 def main(flags, log):
   """The distribute mode: (JSON payload, header -> Markdown)."""
-  steps = flags.steps or 50
-  toolkit.check_at_least(1, steps=steps, rounds=flags.rounds)
-  toolkit.check_at_least(0, warmup=flags.warmup)
+  steps = toolkit.timed_steps(flags, 50)
   toolkit.check_at_least(2, cpus=flags.cpus)
   jits = {model: variants_lib.jits(flags.jit, model, flags.set) for model in flags.models}
   devices = mirrored_devices(timing.tensorflow(), flags.cpus)

@@ -62,9 +62,7 @@ def measure(model, steps, rounds, warmup, extra=(), log=print):
 
 def main(flags, log):
   """The eval mode: (JSON payload, header -> Markdown)."""
-  steps = flags.steps or 50
-  toolkit.check_at_least(1, steps=steps, rounds=flags.rounds)
-  toolkit.check_at_least(0, warmup=flags.warmup)
+  steps = toolkit.timed_steps(flags, 50)
   rows = [measure(model, steps, flags.rounds, flags.warmup, flags.set, log)
           for model in flags.models]
   return {"rows": rows}, lambda header: report.eval_markdown(header, rows)

@@ -78,7 +78,6 @@ def main(flags, log):
   steps = flags.steps or 20
   toolkit.check_at_least(1, steps=steps)
   rows = []
-  for model in flags.models:
-    for jit in variants_lib.jits(flags.jit, model, flags.set):
-      rows += measure(model, jit, flags.variants, steps, flags.set, log)
+  for model, jit in variants_lib.model_jits(flags):
+    rows += measure(model, jit, flags.variants, steps, flags.set, log)
   return {"rows": rows}, lambda header: report.memory_markdown(header, rows)

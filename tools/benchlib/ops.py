@@ -25,17 +25,16 @@ def main(flags, log):
   steps = flags.steps or 10
   toolkit.check_at_least(1, steps=steps)
   rows = []
-  for model in flags.models:
-    for jit in variants_lib.jits(flags.jit, model, flags.set):
-      built = [variants_lib.build(model, name, jit, flags.set) for name in flags.variants]
-      timing.interleave(built, 1, 1, flags.warmup)  # traced and compiled before profiling
-      with tempfile.TemporaryDirectory() as logdir:
-        for variant in built:
-          table, wall = profile(variant, steps, os.path.join(logdir, f"{len(rows)}"))
-          rows.append({"model": model, "jit_compile": jit, "variant": variant.name,
-                       "wall_ms": wall, "ops": table})
-          log(f"{model} XLA {jit} {variant.name}: {wall:.1f} ms/step, "
-              f"{sum(v['ms'] for v in table.values()):.1f} ms of ops")
+  for model, jit in variants_lib.model_jits(flags):
+    built = [variants_lib.build(model, name, jit, flags.set) for name in flags.variants]
+    timing.interleave(built, 1, 1, flags.warmup)  # traced and compiled before profiling
+    with tempfile.TemporaryDirectory() as logdir:
+      for variant in built:
+        table, wall = profile(variant, steps, os.path.join(logdir, f"{len(rows)}"))
+        rows.append({"model": model, "jit_compile": jit, "variant": variant.name,
+                     "wall_ms": wall, "ops": table})
+        log(f"{model} XLA {jit} {variant.name}: {wall:.1f} ms/step, "
+            f"{sum(v['ms'] for v in table.values()):.1f} ms of ops")
   return {"rows": rows}, lambda header: report.ops_markdown(header, rows, top_ops)
 
 

@@ -29,9 +29,7 @@ def measure(model, precisions, jits, steps, rounds, warmup, extra=(), log=print)
 
 def main(flags, log):
   """The precision mode: (JSON payload, header -> Markdown)."""
-  steps = flags.steps or 20
-  toolkit.check_at_least(1, steps=steps, rounds=flags.rounds)
-  toolkit.check_at_least(0, warmup=flags.warmup)
+  steps = toolkit.timed_steps(flags, 20)
   rows = []
   for model in flags.models:
     rows += measure(model, flags.precisions, variants_lib.jits(flags.jit, model, flags.set),

@@ -26,13 +26,12 @@ def main(flags, log):
       raise UserError(f"--steps_per_call: {k!r} is not allowed; expected 'config' or an "
                       "integer >= 1")
   rows, cli_rows = [], []
-  for model in flags.models:
-    for jit in variants_lib.jits(flags.jit, model, flags.set):
-      rows += measure(model, jit, flags.variants, steps, flags.rounds, flags.warmup,
-                      flags.set, log)
-      if flags.cli and model in flags.cli_models:
-        cli_rows += cli_versus_bare(model, jit, steps, flags.rounds, flags.set, log,
-                                    flags.steps_per_call)
+  for model, jit in variants_lib.model_jits(flags):
+    rows += measure(model, jit, flags.variants, steps, flags.rounds, flags.warmup,
+                    flags.set, log)
+    if flags.cli and model in flags.cli_models:
+      cli_rows += cli_versus_bare(model, jit, steps, flags.rounds, flags.set, log,
+                                  flags.steps_per_call)
   print("BENCH_ROWS " + json.dumps(rows))  # read by quality.calibrate
   return ({"rows": rows, "cli": cli_rows},
           lambda header: report.speed_markdown(header, rows, cli_rows))

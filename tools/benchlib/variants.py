@@ -63,6 +63,12 @@ def build_config(model, extra=()):
   return config_lib.load(path, overrides + list(extra))
 
 
+def model_jits(flags):
+  """(model, XLA on?) for every `--models` entry and its `--jit` values, in order."""
+  return [(model, jit) for model in flags.models
+          for jit in jits(flags.jit, model, flags.set)]
+
+
 def jits(values, model, extra=()):
   """`--jit` as booleans for `model`; 'config' is the config's own train.jit_compile."""
   allowed = {"false": False, "true": True}
