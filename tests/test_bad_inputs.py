@@ -361,7 +361,6 @@ def _popen(args):
 
 
 def _build(config_path, sets):
-  from tfgan1.runner import train
   return Run(config_lib.load(config_path, sets))
 
 

@@ -131,7 +131,6 @@ def test_run_samples_and_saves_the_ema_generators_own_statistics(plugins_loaded,
 
 
 def test_bn_batches_zero_keeps_the_copied_statistics(plugins_loaded):
-  from tfgan1.runner import train  # pylint: disable=import-outside-toplevel
   run = Run(config_lib.from_dict(RAW, ["ema.bn_batches=0"]))
   run.trainer.train_step(run.iterator, run.rng)
   _assert_stats(_statistics(run.sampler()), _statistics(run.trainer.gan.generator), 0)

@@ -9,7 +9,6 @@ Plugins sit beside the core: they may import the core's public names, and no
 core module imports a plugin (plugins are found through the entry points).
 """
 import ast
-import pathlib
 import subprocess
 import sys
 
@@ -90,7 +89,7 @@ def test_no_import_cycle():
     visit(module, [])
 
 
-def test_layering_test_sees_a_wrong_way_import(tmp_path, monkeypatch):
+def test_layering_test_sees_a_wrong_way_import(tmp_path):
   """The check above fails on a config module that imports the engine."""
   fake = tmp_path / "tfgan1" / "config"
   fake.mkdir(parents=True)

@@ -4,7 +4,6 @@ import re
 import numpy as np
 import pytest
 
-from tfgan1.backends.tf2 import Run
 from tfgan1 import registry
 
 from tfgan1.engine import assembly as build

@@ -110,7 +110,6 @@ def test_leftovers_of_a_killed_save_are_removed(run_copy):
 def test_nonfinite_weights_are_never_saved(plugins_loaded, tmp_path, caplog):
   from tests.conftest import RING8, SMALL
   from tfgan1 import config as config_lib
-  from tfgan1.runner import train
   run = Run(config_lib.load(RING8, SMALL))
   manager = checkpoints.manager(run.checkpoint, str(tmp_path), keep=1)
   assert checkpoints.save(manager, run, 1).endswith("ckpt-1")

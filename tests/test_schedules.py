@@ -6,7 +6,6 @@ import pytest
 
 from tests.test_cli_run import _read_events
 from tfgan1.backends.tf2 import Run
-from tfgan1.engine import assembly as build
 from tfgan1 import config as config_lib
 from tfgan1.config import schedules
 from tfgan1.engine import schedules as keras_schedules
