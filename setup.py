@@ -30,7 +30,9 @@ setuptools.setup(
                     "tfds": ["tensorflow-datasets"],
                     "plot": ["matplotlib"],
                     "gpu": ["tensorflow[and-cuda]>=2.21"],
-                    "profile": ["tensorboard-plugin-profile"]},
+                    "profile": ["tensorboard-plugin-profile"],
+                    # `[docs]`: the user guide as a site (`mkdocs build --strict`).
+                    "docs": ["mkdocs>=1.6", "mkdocs-material>=9", "mkdocstrings[python]>=0.25"]},
     entry_points={
         "tfgan1.plugins": [f"{p} = tfgan1.plugins.{p}" for p in _PLUGIN_PACKAGES],
         "console_scripts": ["tfgan1-run = tfgan1.run:entry"],
