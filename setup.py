@@ -8,7 +8,7 @@ _PLUGIN_PACKAGES = ["losses", "penalties", "architectures", "datasets", "precisi
 
 setuptools.setup(
     name="tfgan1",
-    version="0.1.0",
+    version="0.2.0",
     description="GAN training with custom TensorFlow 2 loops, one-step losses and plugins",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
