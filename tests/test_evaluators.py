@@ -208,3 +208,22 @@ def test_best_checkpoint_survives_a_resume(tmp_path, caplog):
   assert float(value.numpy()) == 20.0
   assert json.loads((folder / "best.json").read_text()) == {"step": 20, "metric": "fd",
                                                             "value": 2.0}
+
+
+def test_reverse_kl_over_every_sample_and_pacgans_over_high_quality_ones():
+  from tfgan1.plugins.evaluators import modes
+  angles = np.arange(8) * np.pi / 4
+  centers = 2.0 * np.stack([np.cos(angles), np.sin(angles)], 1)
+  std = 0.25  # 3 std = 0.75, exact in binary
+  at_modes = np.repeat(centers[:2], 100, axis=0)  # high quality, modes 0 and 1
+  far = np.repeat(centers[2:6] * 1.5, 50, axis=0)  # nearest modes 2-5, 1.0 away: low quality
+  record = modes.mode_metrics(np.concatenate([at_modes, far]), centers, std)
+  # Every sample: p = (1/4, 1/4, 1/8 x 4, 0, 0), KL to uniform = 1/2 log 2.
+  assert record["reverse_kl"] == pytest.approx(0.5 * np.log(2), abs=1e-12)
+  # PacGAN (high-quality samples only): p = (1/2, 1/2, 0, ...), KL = log 4.
+  assert record["reverse_kl_pacgan"] == pytest.approx(np.log(4), abs=1e-12)
+  assert record["modes"] == 2 and record["high_quality"] == 0.5
+  # PacGAN's `min_dis < 3`: a sample exactly 3 std away is not high quality.
+  edge = modes.mode_metrics(centers[:1] + [[0.75, 0.0]], centers, std)
+  assert edge["high_quality"] == 0.0 and edge["modes"] == 0
+  assert np.isnan(edge["reverse_kl_pacgan"]) and edge["reverse_kl"] == pytest.approx(np.log(8))
