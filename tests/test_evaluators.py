@@ -227,3 +227,69 @@ def test_reverse_kl_over_every_sample_and_pacgans_over_high_quality_ones():
   edge = modes.mode_metrics(centers[:1] + [[0.75, 0.0]], centers, std)
   assert edge["high_quality"] == 0.0 and edge["modes"] == 0
   assert np.isnan(edge["reverse_kl_pacgan"]) and edge["reverse_kl"] == pytest.approx(np.log(8))
+
+
+# --- reference statistics files and the intra-class FD --------------------------------
+
+def test_fid_stats_round_trip_gives_the_same_mnist_fd(digits, tmp_path):
+  import subprocess
+  import sys
+  from tfgan1.evaluation import refstats
+  from tfgan1.plugins.evaluators import mnist
+  data, path, _ = digits
+  out = tmp_path / "stats" / "digits.npz"
+  done = subprocess.run(
+      [sys.executable, str(ROOT / "tools" / "fid_stats.py"), "--config",
+       str(ROOT / "configs" / "mnist_cdcgan.yaml"), "--out", str(out),
+       f"--set=data={{name: mnist, path: {data.path}, split: train}}",
+       f"--set=eval.metrics=[{{name: mnist, classifier: {path}}}]"],
+      capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
+  assert done.returncode == 0, done.stderr[-2000:]
+  report = json.loads(done.stdout.strip().splitlines()[-1])
+  assert report == {"out": str(out), "evaluator": "mnist", "network": "mnist_classifier",
+                    "num_images": 800, "dim": 16, "classes": 10}
+  saved = refstats.load(str(out))
+  assert saved["network"] == "mnist_classifier" and saved["num_images"] == 800
+  # Read back: the same MNIST-FD as computing the reference features.
+  samples = np.random.default_rng(1).uniform(-1, 1, (120, 28, 28, 1)).astype(np.float32)
+  labels = np.arange(120) % 10
+  computed = mnist.MnistScores(data, classifier=path).evaluate(samples, labels=labels)
+  from_file = mnist.MnistScores(data, classifier=path, reference_stats=str(out))
+  read = from_file.evaluate(samples, labels=labels)
+  for key in ("mnist_fd", "mnist_fd_real", "mnist_intra_fd", "mnist_intra_fd_real"):
+    assert read[key] == pytest.approx(computed[key], rel=1e-6, abs=1e-6), key
+  # A published file (TTUR / clean-fid: mu and sigma only) reads unchanged.
+  published = tmp_path / "published.npz"
+  np.savez_compressed(published, mu=saved["mu"], sigma=saved["sigma"])
+  plain = refstats.load(str(published))
+  assert plain["network"] is None and plain["class_moments"] is None
+  assert (plain["mu"] == saved["mu"]).all() and (plain["sigma"] == saved["sigma"]).all()
+  # Another network's file, or another dimension: one line each.
+  refstats.save(str(tmp_path / "keras.npz"), saved["mu"], saved["sigma"], "keras_imagenet", 5)
+  _user_error(lambda: mnist.MnistScores(data, reference_stats=str(tmp_path / "keras.npz")),
+              "holds 'keras_imagenet' features; this evaluator uses 'mnist_classifier'")
+  np.savez(tmp_path / "wide.npz", mu=np.zeros(3), sigma=np.eye(3))
+  wide = mnist.MnistScores(data, classifier=path, reference_stats=str(tmp_path / "wide.npz"))
+  _user_error(lambda: wide.evaluate(samples), "holds 3-d features",
+              "'mnist_classifier' features are 16-d")
+  _user_error(lambda: mnist.MnistScores(data, reference_stats=str(tmp_path / "none.npz")),
+              "reference_stats: ", "is not a file", "tools/fid_stats.py")
+
+
+def test_intra_class_fd_is_the_mean_of_per_class_fds():
+  rng = np.random.default_rng(9)
+  feats = rng.standard_normal((60, 3))
+  labels = np.arange(60) % 3
+  moments = [(np.full(3, float(k)), np.eye(3) * (k + 1)) for k in range(3)]
+  mean, per_class = stats.intra_class_frechet_distance(moments, feats, labels)
+  expected = [stats.frechet_distance_from_moments(*moments[k], *stats.mean_cov(feats[labels == k]))
+              for k in range(3)]
+  assert per_class == pytest.approx(dict(enumerate(expected)), rel=1e-12)
+  assert mean == pytest.approx(np.mean(expected), rel=1e-12)
+  # A class-blind FD cannot see a generator that swaps classes; the intra-class FD can.
+  shifted = [(m + 5.0 * (k - 1), s) for k, (m, s) in enumerate(moments)]
+  good = [rng.multivariate_normal(m, s, 200) for m, s in shifted]
+  same = stats.intra_class_frechet_distance(shifted, np.concatenate(good), np.repeat([0, 1, 2], 200))
+  swapped = stats.intra_class_frechet_distance(shifted, np.concatenate(good[::-1]),
+                                               np.repeat([0, 1, 2], 200))
+  assert same[0] < 0.5 and swapped[0] > 50

@@ -20,7 +20,7 @@ import numpy as np
 from scipy import special
 
 
-__all__ = ["density_coverage", "frechet_distance", "frechet_distance_from_moments", "inception_score", "kernel_inception_distance", "kid_subset_size", "knn_radii", "mean_cov", "pairwise_distances", "precision_recall", "split_bounds"]
+__all__ = ["density_coverage", "frechet_distance", "frechet_distance_from_moments", "inception_score", "intra_class_frechet_distance", "kernel_inception_distance", "kid_subset_size", "knn_radii", "mean_cov", "pairwise_distances", "precision_recall", "split_bounds"]
 
 def _matrix(x, name):
   x = np.asarray(x, np.float64)
@@ -55,6 +55,22 @@ def frechet_distance_from_moments(mu1, sigma1, mu2, sigma2):
 def frechet_distance(real, fake):
   """Frechet distance between Gaussians fitted to two feature sets."""
   return frechet_distance_from_moments(*mean_cov(real), *mean_cov(fake))
+
+
+def intra_class_frechet_distance(class_moments, features, labels):
+  """(mean, {k: FD_k}): the Frechet distance of each class's samples to that
+  class's reference (mu_k, sigma_k) = class_moments[k], averaged over the
+  classes in `labels` with at least 2 samples. This is the intra-class FID of
+  Miyato & Koyama 2018 (cGANs with projection discriminator, sec. 5) and Brock
+  et al. 2019 (BigGAN), on whatever features are given."""
+  x, labels = _matrix(features, "features"), np.asarray(labels).reshape(-1)
+  if len(labels) != len(x):
+    raise ValueError(f"{len(x)} feature rows but {len(labels)} labels")
+  per_class = {int(k): frechet_distance_from_moments(*class_moments[k], *mean_cov(x[labels == k]))
+               for k in np.unique(labels) if (labels == k).sum() >= 2}
+  if not per_class:
+    raise ValueError("intra-class FD needs a class with at least 2 samples")
+  return float(np.mean(list(per_class.values()))), per_class
 
 
 def _mmd2_unbiased(x, y):
