@@ -391,6 +391,14 @@ def test_fid_stats_round_trip_gives_the_same_mnist_fd(digits, tmp_path):
   read = from_file.evaluate(samples, labels=labels)
   for key in ("mnist_fd", "mnist_fd_real", "mnist_intra_fd", "mnist_intra_fd_real"):
     assert read[key] == pytest.approx(computed[key], rel=1e-6, abs=1e-6), key
+  # Held-out digits asked for as their own classes sit exactly on the intra-class floor.
+  _, held = mnist.split(len(data.images))
+  want = np.bincount(labels, minlength=10)
+  pick = np.concatenate([held[data.labels[held] == k][:c] for k, c in enumerate(want)])
+  real = from_file.evaluate(mnist.to_float(data.images[pick]), labels=data.labels[pick])
+  assert real["mnist_intra_fd"] == pytest.approx(real["mnist_intra_fd_real"], rel=1e-9)
+  assert real["mnist_intra_fd_real"] == pytest.approx(read["mnist_intra_fd_real"], rel=1e-9)
+  assert read["mnist_intra_fd"] > 2 * read["mnist_intra_fd_real"]  # noise is not digits
   # A published file (TTUR / clean-fid: mu and sigma only) reads unchanged.
   published = tmp_path / "published.npz"
   np.savez_compressed(published, mu=saved["mu"], sigma=saved["sigma"])

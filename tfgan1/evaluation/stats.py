@@ -60,9 +60,9 @@ def frechet_distance(real, fake):
 def intra_class_frechet_distance(class_moments, features, labels):
   """(mean, {k: FD_k}): the Frechet distance of each class's samples to that
   class's reference (mu_k, sigma_k) = class_moments[k], averaged over the
-  classes in `labels` with at least 2 samples. This is the intra-class FID of
-  Miyato & Koyama 2018 (cGANs with projection discriminator, sec. 5) and Brock
-  et al. 2019 (BigGAN), on whatever features are given."""
+  classes in `labels` with at least 2 samples. This is the "intra-FID" of
+  Miyato & Koyama 2018 (cGANs with projection discriminator), on whatever
+  features are given."""
   x, labels = _matrix(features, "features"), np.asarray(labels).reshape(-1)
   if len(labels) != len(x):
     raise ValueError(f"{len(x)} feature rows but {len(labels)} labels")

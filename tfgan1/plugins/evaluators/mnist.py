@@ -14,7 +14,8 @@ the same split the tool uses when it trains on one set. Each record holds:
   same among the samples asked to be digit k (the dataset's 10 classes);
   `mnist_intra_fd`, the intra-class FD (the mean over digits k of the FD between
   the samples asked to be k and the reference digits labelled k), beside
-  `mnist_intra_fd_real`, the same for held-out real digits (needs the data's labels).
+  `mnist_intra_fd_real`, the same for held-out real digits of the same class
+  counts (needs the data's labels).
 `reference_stats: PATH` reads the reference (mu, sigma) from a statistics file
 (tools/fid_stats.py) instead of computing the reference digits' features.
 Without a trained classifier the evaluator says so once, with the command that
@@ -194,21 +195,30 @@ class MnistScores:
     return record
 
   def _intra_class(self, samples, labels):
-    """{mnist_intra_fd, mnist_intra_fd_real}, or {} (said once) without labelled references."""
+    """{mnist_intra_fd, mnist_intra_fd_real}, or {} (said once) without labelled
+    references or with fewer than 2 samples of every class."""
+    labels = np.asarray(labels).reshape(-1)
+    counts = np.bincount(labels, minlength=10)
+    why = None
     if self._class_reference is None or self._held_labels is None:
+      why = ("the reference digits have no labels (or reference_stats holds no "
+             "class_mu/class_sigma)")
+    elif counts.max() < 2:
+      why = f"no class has 2 of the {len(labels)} samples"
+    if why:
       if not self._said_no_labels:
-        logging.warning("eval: 'mnist' reports no mnist_intra_fd: the reference digits "
-                        "have no labels (or reference_stats holds no class_mu/class_sigma)")
+        logging.warning("eval: 'mnist' reports no mnist_intra_fd: %s", why)
         self._said_no_labels = True
       return {}
     features, _ = self._features(np.clip(samples, -1.0, 1.0))
     fake = stats.intra_class_frechet_distance(self._class_reference, features, labels)[0]
-    n = min(len(samples), len(self._held_images))
-    key = ("intra", n)
-    if key not in self._floor:
-      real, _ = self._features(to_float(self._held_images[:n]))
+    key = ("intra", tuple(counts))
+    if key not in self._floor:  # held-out digits of the same class counts
+      pick = np.concatenate([np.flatnonzero(self._held_labels == k)[:c]
+                             for k, c in enumerate(counts)])
+      real, _ = self._features(to_float(self._held_images[pick]))
       self._floor[key] = stats.intra_class_frechet_distance(
-          self._class_reference, real, self._held_labels[:n])[0]
+          self._class_reference, real, self._held_labels[pick])[0]
     return {"mnist_intra_fd": fake, "mnist_intra_fd_real": self._floor[key]}
 
 
