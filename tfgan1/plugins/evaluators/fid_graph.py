@@ -1,7 +1,7 @@
 """The FID-standard network: the 2015-12-05 Inception graph of the original FID code.
 
-TTUR's fid.py (bioinf-jku/TTUR), and after it TF-GAN, pytorch-fid, clean-fid and
-StudioGAN (directly or through ports), take their features from
+TTUR's fid.py (bioinf-jku/TTUR, the original FID code; pytorch-fid and
+clean-fid reproduce it through ports) takes its features from
 `classify_image_graph_def.pb` inside
 http://download.tensorflow.org/models/image/imagenet/inception-2015-12-05.tgz:
 images of any size, float values in [0, 255], are fed to the tensor
