@@ -177,8 +177,6 @@ def test_adam_run_resumes_exactly_and_stays_within_1e5_of_tf2(plugins_loaded, tm
     ("train.jit_compile=true", "train.jit_compile"),
     ("optimizer.name=nadam", "optimizer.name"),
     ("optimizer={name: adam, amsgrad: true}", "optimizer.amsgrad"),
-    ("optimizer.learning_rate={schedule: linear, value: 0.001, decay_steps: 10}",
-     "optimizer.learning_rate"),
 ])
 def test_unsupported_configs_are_one_line_errors(plugins_loaded, tmp_path, override, key):
   from tfgan1.backends.tf1_graph import checks as tf1_checks  # pylint: disable=import-outside-toplevel
@@ -224,7 +222,6 @@ def test_cli_run_and_tools(tmp_path):
   out = run_cli("--config", CONFIG, "--workdir", workdir, *SMALL, "--set", "train.steps=40",
                 "--set", "train.backend=tf1_graph", "--set", "train.rule=simultaneous",
                 "--set", "train.jit_compile=false",  # refused if a config turns XLA on
-                "--set", "optimizer.learning_rate=1.0e-4",  # and a schedule
                 "--set", "train.steps_per_call=7")  # one session call per step still
   assert out.returncode == 0, out.stderr[-2000:]
   assert "step 40/40 |" in out.stderr

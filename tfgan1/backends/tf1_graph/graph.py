@@ -165,7 +165,7 @@ class GraphTrainer:
     return tf.group(*ops, name="finish")
 
   def _apply(self, role, grads, variables):
-    return self.optimizers[role].apply_gradients(zip(grads, variables), name=f"{role}_apply")
+    return self.optimizers[role].apply(grads, variables, name=f"{role}_apply")
 
   def _build_one_step(self):
     (total, metrics), updates = captured(lambda: objectives.one_step_objective(
@@ -180,7 +180,8 @@ class GraphTrainer:
     hooks = self._after_d_update(applies)
     self.solvers = {"solver": tf.group(*applies, *hooks, *chain(updates), name="solver")}
     self.gradients = {"d": d_grads, "g": g_grads}
-    self.metrics = _with_norms(metrics, d_grads, g_grads)
+    self.metrics = dict(_with_norms(metrics, d_grads, g_grads),
+                        **tf1_optimizers.rates(self.optimizers))
     self.finish = self._finish(list(self.solvers.values()))
 
   def _build_simultaneous(self):
@@ -197,7 +198,8 @@ class GraphTrainer:
                              name="D_solver"),
         "G_solver": tf.group(g_apply, *_owned(updates, self.generator), name="G_solver")}
     self.gradients = {"d": d_grads, "g": g_grads}
-    self.metrics = _with_norms(metrics, d_grads, g_grads)
+    self.metrics = dict(_with_norms(metrics, d_grads, g_grads),
+                        **tf1_optimizers.rates(self.optimizers))
     self.finish = self._finish(list(self.solvers.values()))
 
   def _build_alternating(self):
@@ -216,8 +218,10 @@ class GraphTrainer:
     self.solvers = {"D_solver": tf.group(d_apply, *hooks, *chain(d_updates), name="D_solver"),
                     "G_solver": tf.group(g_apply, *chain(g_updates), name="G_solver")}
     self.gradients = {"d": d_grads, "g": g_grads}
-    self.d_metrics = dict(d_metrics, grad_norm_d=tf.linalg.global_norm(d_grads))
-    self.g_metrics = {"loss_g": loss_g, "grad_norm_g": tf.linalg.global_norm(g_grads)}
+    self.d_metrics = dict(d_metrics, grad_norm_d=tf.linalg.global_norm(d_grads),
+                          lr_d=self.optimizers["d"].rate)
+    self.g_metrics = {"loss_g": loss_g, "grad_norm_g": tf.linalg.global_norm(g_grads),
+                      "lr_g": self.optimizers["g"].rate}
     self.finish = self._finish([self.solvers["G_solver"]])
 
   def run(self, reals, zs, seed):

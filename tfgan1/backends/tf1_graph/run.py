@@ -37,11 +37,13 @@ def layer_pairs(graph_model, eager_model):
 
 
 class _OptimizerState(tf.Module):
-  """Eager copies of one v1 optimizer's slots and accumulators (checkpointed)."""
+  """Eager copies of one v1 optimizer's slots and accumulators, and of its update
+  count (`iterations`, as Keras calls it: the schedule reads it) (checkpointed)."""
 
-  def __init__(self, values):
+  def __init__(self, values, iterations):
     super().__init__()
     self.values = [tf.Variable(v, trainable=False) for v in values]
+    self.iterations = tf.Variable(iterations, dtype=tf.int64, trainable=False)
 
 
 class SyncedCheckpoint(tf.train.Checkpoint):
@@ -102,11 +104,13 @@ class Trainer:
     """{role: eager copies of its v1 optimizer's variables}, appended to the pairs."""
     values = dict(zip((v.name for v in self.graph.variables), self.graph.values()))
     state = {}
-    for role, opt in self.graph.optimizers.items():
+    for role, solver in self.graph.optimizers.items():
       with self.graph.graph.as_default():  # v1 optimizers list the default graph's only
-        variables = sorted(opt.variables(), key=lambda v: v.name)
-      state[role] = _OptimizerState([values[v.name] for v in variables])
+        variables = sorted(solver.optimizer.variables(), key=lambda v: v.name)
+      state[role] = _OptimizerState([values[v.name] for v in variables],
+                                    values[solver.updates.name])
       self._pairs += list(zip(variables, state[role].values))
+      self._pairs.append((solver.updates, state[role].iterations))
     return state
 
   def push(self):
