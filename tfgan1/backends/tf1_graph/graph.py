@@ -20,8 +20,10 @@ tf_keras in graph mode does not run BatchNorm's moving-average updates by
 itself; the Assign ops each network call creates are collected and run with the
 solver of their network, in call order. Per-update hooks (spectral norm's
 `tfgan1_after_update`, WGAN clipping) and the EMA are captured the same way.
+The non-finite guard (`guard`) puts back every variable a refused step wrote.
 """
 from tfgan1 import tfimport
+from tfgan1.backends.tf1_graph import guard as guard_lib
 from tfgan1.backends.tf1_graph import optimizers as tf1_optimizers
 from tfgan1.engine import assembly
 from tfgan1.gan import objectives
@@ -114,6 +116,8 @@ class GraphTrainer:
       self.g_vars = list(generator.trainable_variables)
       self.optimizers = tf1_optimizers.make(config)
       self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+      # alternating: a CallsGuard, made once the optimizers' slots exist
+      self.guard = None if self.cfg.rule == "alternating" else guard_lib.GraphGuard(self.cfg)
       self._placeholders(config, spec)
       self.session = v1.Session(graph=self.graph, config=_session_config())
       self.ema = None
@@ -123,7 +127,8 @@ class GraphTrainer:
           self.ema = GeneratorEMA(generator, keras, config.ema.decay, config.ema.start)
       {"one_step": self._build_one_step, "simultaneous": self._build_simultaneous,
        "alternating": self._build_alternating}[self.cfg.rule]()  # RULES below
-      self.variables = v1.global_variables()
+      scratch = {v.handle.name for v in self.guard.scratch}  # never mirrored or saved
+      self.variables = [v for v in v1.global_variables() if v.handle.name not in scratch]
       self._values_in = [v1.placeholder(v.dtype.base_dtype, v.shape) for v in self.variables]
       self._load = tf.group(*[v.assign(p) for v, p in zip(self.variables, self._values_in)])
       self.session.run(v1.global_variables_initializer())
@@ -141,6 +146,9 @@ class GraphTrainer:
     shape = [self.cfg.batch_size, *spec.shape]
     self.real = v1.placeholder(tf.float32, shape, name="real")
     self.z = v1.placeholder(tf.float32, [self.cfg.batch_size, config.noise.dim], name="z")
+    if spec.num_classes:  # labelled data: (batch, labels), fed as nested tuples
+      self.real = (self.real, v1.placeholder(tf.int32, shape[:1], name="real_labels"))
+      self.z = (self.z, v1.placeholder(tf.int32, shape[:1], name="z_labels"))
     self.seed = v1.placeholder(tf.int32, [2], name="seed")
 
   def _after_d_update(self, after):
@@ -154,14 +162,27 @@ class GraphTrainer:
     ops += more
     return ops
 
-  def _finish(self, after):
-    """step += 1, then the EMA of G's updated weights."""
+  def _state(self):
+    """Every variable a step may write, but the step counter and the guard's."""
+    guard = [self.guard.skipped, *self.guard.scratch] if self.guard else []
+    skip = {v.handle.name for v in [self.step, *guard]}
+    return [v for v in v1.global_variables() if v.handle.name not in skip]
+
+  def _count(self, after):
+    """(step += 1 then the EMA of G's updated weights: ops, the new step)."""
     with tf.control_dependencies(after):
       new_step = self.step.assign_add(1)
     ops = [new_step.op]
     if self.ema is not None:
       _, ema_ops = captured(lambda: self.ema.update(new_step), [new_step])
       ops += ema_ops
+    return ops, new_step
+
+  def _finish(self, after, parts):
+    """The step's count and EMA, then the guard's verdict on `parts`."""
+    ops, new_step = self._count(after)
+    ops += self.guard.one_call(parts, self._state(), after + ops, new_step)
+    self.metrics["skipped_steps"] = self.guard.skipped_steps(ops)
     return tf.group(*ops, name="finish")
 
   def _apply(self, role, grads, variables):
@@ -182,7 +203,8 @@ class GraphTrainer:
     self.gradients = {"d": d_grads, "g": g_grads}
     self.metrics = dict(_with_norms(metrics, d_grads, g_grads),
                         **tf1_optimizers.rates(self.optimizers))
-    self.finish = self._finish(list(self.solvers.values()))
+    self.finish = self._finish(list(self.solvers.values()),
+                               [self.guard.part(metrics, d_grads, g_grads)])
 
   def _build_simultaneous(self):
     (loss_d, loss_g, metrics), updates = captured(lambda: objectives.both_objectives(
@@ -200,7 +222,8 @@ class GraphTrainer:
     self.gradients = {"d": d_grads, "g": g_grads}
     self.metrics = dict(_with_norms(metrics, d_grads, g_grads),
                         **tf1_optimizers.rates(self.optimizers))
-    self.finish = self._finish(list(self.solvers.values()))
+    self.finish = self._finish(list(self.solvers.values()),
+                               [self.guard.part(metrics, d_grads, g_grads)])
 
   def _build_alternating(self):
     self.index = v1.placeholder_with_default(tf.constant(0, tf.int32), [], name="d_index")
@@ -215,14 +238,25 @@ class GraphTrainer:
     g_grads = _grads(loss_g, self.g_vars)
     with _fence(g_grads, {"loss_g": loss_g}):
       g_apply = self._apply("g", g_grads, self.g_vars)
-    self.solvers = {"D_solver": tf.group(d_apply, *hooks, *chain(d_updates), name="D_solver"),
-                    "G_solver": tf.group(g_apply, *chain(g_updates), name="G_solver")}
+    d_solver = [d_apply, *hooks, *chain(d_updates)]
+    g_solver = [g_apply, *chain(g_updates)]
+    self.guard = guard_lib.CallsGuard(self.cfg, self._state())
+    d_note, d_names = self.guard.note(self.guard.part(d_metrics, d_grads, []), d_solver,
+                                      self.index * (len(d_metrics) + 2))
+    g_note, g_names = self.guard.note(self.guard.part({"loss_g": loss_g}, [], g_grads),
+                                      g_solver, self.cfg.n_d * len(d_names))
+    self.solvers = {"D_solver": tf.group(*d_solver, d_note, name="D_solver"),
+                    "G_solver": tf.group(*g_solver, g_note, name="G_solver")}
     self.gradients = {"d": d_grads, "g": g_grads}
     self.d_metrics = dict(d_metrics, grad_norm_d=tf.linalg.global_norm(d_grads),
                           lr_d=self.optimizers["d"].rate)
     self.g_metrics = {"loss_g": loss_g, "grad_norm_g": tf.linalg.global_norm(g_grads),
                       "lr_g": self.optimizers["g"].rate}
-    self.finish = self._finish([self.solvers["G_solver"]])
+    ops, new_step = self._count([self.solvers["G_solver"]])
+    names = d_names * self.cfg.n_d + g_names * self.cfg.n_g
+    ops += self.guard.decide(names, [self.solvers["G_solver"], *ops], new_step)
+    self.finish = {"op": tf.group(*ops, name="finish"),
+                   "skipped_steps": self.guard.skipped_steps(ops)}
 
   def run(self, reals, zs, seed):
     """One step on numpy batches `reals`, noises `zs` and seed [2]: metrics (numpy)."""
@@ -231,6 +265,7 @@ class GraphTrainer:
       # `finish` waits for both solvers; the solvers wait for the fence.
       return self.session.run([list(self.solvers.values()), self.finish, self.metrics],
                               feed)[2]
+    self.session.run(self.guard.save)  # what a refused step puts back
     for i in range(self.cfg.n_d):
       feed = {self.real: reals[i], self.z: zs[i], self.seed: seed, self.index: i}
       metrics = self.session.run([self.solvers["D_solver"], self.d_metrics], feed)[1]
@@ -239,6 +274,6 @@ class GraphTrainer:
       fetch = [self.solvers["G_solver"], self.g_metrics]
       if j == self.cfg.n_g - 1:
         fetch.append(self.finish)  # after the last G update (control dependency)
-      g_metrics = self.session.run(fetch, feed)[1]
-    metrics.update(g_metrics)
+      out = self.session.run(fetch, feed)
+    metrics.update(out[1], skipped_steps=out[2]["skipped_steps"])
     return metrics

@@ -36,6 +36,7 @@ _RULES = {
                                      "epsilon": ("epsilon", 1e-7),
                                      "centered": ("centered", False)}),
 }
+NAMES = tuple(sorted(_RULES))
 
 
 def check(spec, field):
