@@ -25,43 +25,15 @@ The non-finite guard (`guard`) puts back every variable a refused step wrote.
 from tfgan1 import tfimport
 from tfgan1.backends.tf1_graph import guard as guard_lib
 from tfgan1.backends.tf1_graph import optimizers as tf1_optimizers
+from tfgan1.backends.tf1_graph import rules
+from tfgan1.backends.tf1_graph.ops import captured, tf_keras  # pylint: disable=unused-import
 from tfgan1.engine import assembly
-from tfgan1.gan import objectives
 from tfgan1.gan.networks import Networks
 from tfgan1.registry import contracts
 
 tf = tfimport.tensorflow()
 v1 = tf.compat.v1
-
-
-RULES = ("one_step", "simultaneous", "alternating")  # what GraphTrainer builds
-
-
-def tf_keras():
-  import tf_keras as module  # pylint: disable=g-import-not-at-top  (legacy backend only)
-  return module
-
-
-def captured(fn, after=()):
-  """(fn(), the stateful Assign ops fn created), those created after `after`.
-
-  Plugins and Keras layers write variables with `variable.assign(...)`, which in
-  graph mode only builds an op; collecting what they built lets the solver run it.
-  """
-  graph = v1.get_default_graph()
-  with tf.control_dependencies(list(after)):
-    start = len(graph.get_operations())
-    result = fn()
-    new = graph.get_operations()[start:]
-  return result, [op for op in new if op.type.startswith("Assign")]
-
-
-def chain(ops):
-  """Orders `ops` as they were created (as TF2's automatic control dependencies
-  would), so two BatchNorm updates of one variable never interleave."""
-  for prev, op in zip(ops, ops[1:]):
-    op._add_control_input(prev)  # pylint: disable=protected-access
-  return ops
+RULES = rules.RULES  # what GraphTrainer builds
 
 
 def _session_config():
@@ -72,26 +44,6 @@ def _session_config():
   off = config.graph_options.rewrite_options.OFF
   config.graph_options.rewrite_options.remapping = off
   return config
-
-
-def _owned(ops, model):
-  handles = {v.handle.name for v in model.variables}
-  return [op for op in ops if op.inputs and op.inputs[0].name in handles]
-
-
-def _grads(loss, variables):
-  grads = tf.gradients(loss, variables)
-  return [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
-
-
-def _fence(grads, metrics):
-  """Every gradient and metric of the step, computed before any weight changes."""
-  return tf.control_dependencies(grads + list(metrics.values()))
-
-
-def _with_norms(metrics, d_grads, g_grads):
-  return dict(metrics, grad_norm_d=tf.linalg.global_norm(d_grads),
-              grad_norm_g=tf.linalg.global_norm(g_grads))
 
 
 class GraphTrainer:
@@ -125,8 +77,7 @@ class GraphTrainer:
         from tfgan1.engine.ema import GeneratorEMA  # pylint: disable=g-import-not-at-top
         with self.session.as_default():  # tf_keras' set_weights runs in the default session
           self.ema = GeneratorEMA(generator, keras, config.ema.decay, config.ema.start)
-      {"one_step": self._build_one_step, "simultaneous": self._build_simultaneous,
-       "alternating": self._build_alternating}[self.cfg.rule]()  # RULES below
+      rules.BUILDERS[self.cfg.rule](self)
       scratch = {v.handle.name for v in self.guard.scratch}  # never mirrored or saved
       self.variables = [v for v in v1.global_variables() if v.handle.name not in scratch]
       self._values_in = [v1.placeholder(v.dtype.base_dtype, v.shape) for v in self.variables]
@@ -151,7 +102,7 @@ class GraphTrainer:
       self.z = (self.z, v1.placeholder(tf.int32, shape[:1], name="z_labels"))
     self.seed = v1.placeholder(tf.int32, [2], name="seed")
 
-  def _after_d_update(self, after):
+  def after_d_update(self, after):
     """Spectral-norm hooks, then the loss family's (WGAN clipping), after `after`."""
     hooks = [layer.tfgan1_after_update
              for layer in self.discriminator._flatten_layers(include_self=False)  # pylint: disable=protected-access
@@ -162,13 +113,13 @@ class GraphTrainer:
     ops += more
     return ops
 
-  def _state(self):
+  def state(self):
     """Every variable a step may write, but the step counter and the guard's."""
     guard = [self.guard.skipped, *self.guard.scratch] if self.guard else []
     skip = {v.handle.name for v in [self.step, *guard]}
     return [v for v in v1.global_variables() if v.handle.name not in skip]
 
-  def _count(self, after):
+  def count(self, after):
     """(step += 1 then the EMA of G's updated weights: ops, the new step)."""
     with tf.control_dependencies(after):
       new_step = self.step.assign_add(1)
@@ -178,85 +129,15 @@ class GraphTrainer:
       ops += ema_ops
     return ops, new_step
 
-  def _finish(self, after, parts):
+  def finish_with_guard(self, after, parts):
     """The step's count and EMA, then the guard's verdict on `parts`."""
-    ops, new_step = self._count(after)
-    ops += self.guard.one_call(parts, self._state(), after + ops, new_step)
+    ops, new_step = self.count(after)
+    ops += self.guard.one_call(parts, self.state(), after + ops, new_step)
     self.metrics["skipped_steps"] = self.guard.skipped_steps(ops)
     return tf.group(*ops, name="finish")
 
-  def _apply(self, role, grads, variables):
+  def apply(self, role, grads, variables):
     return self.optimizers[role].apply(grads, variables, name=f"{role}_apply")
-
-  def _build_one_step(self):
-    (total, metrics), updates = captured(lambda: objectives.one_step_objective(
-        self.gan, self.real, self.z, self.seed, self.step, self.cfg.lambda_, "classic"))
-    grads = _grads(total, self.d_vars + self.g_vars)
-    d_grads, g_grads = grads[:len(self.d_vars)], grads[len(self.d_vars):]
-    with _fence(grads, metrics):
-      if "joint" in self.optimizers:
-        applies = [self._apply("joint", grads, self.d_vars + self.g_vars)]
-      else:
-        applies = [self._apply("d", d_grads, self.d_vars), self._apply("g", g_grads, self.g_vars)]
-    hooks = self._after_d_update(applies)
-    self.solvers = {"solver": tf.group(*applies, *hooks, *chain(updates), name="solver")}
-    self.gradients = {"d": d_grads, "g": g_grads}
-    self.metrics = dict(_with_norms(metrics, d_grads, g_grads),
-                        **tf1_optimizers.rates(self.optimizers))
-    self.finish = self._finish(list(self.solvers.values()),
-                               [self.guard.part(metrics, d_grads, g_grads)])
-
-  def _build_simultaneous(self):
-    (loss_d, loss_g, metrics), updates = captured(lambda: objectives.both_objectives(
-        self.gan, self.real, self.z, self.seed, self.step))
-    d_grads, g_grads = _grads(loss_d, self.d_vars), _grads(loss_g, self.g_vars)
-    with _fence(d_grads + g_grads, metrics):  # without it G may read D's new weights
-      d_apply = self._apply("d", d_grads, self.d_vars)
-      g_apply = self._apply("g", g_grads, self.g_vars)
-    hooks = self._after_d_update([d_apply])
-    chain(updates)
-    self.solvers = {
-        "D_solver": tf.group(d_apply, *hooks, *_owned(updates, self.discriminator),
-                             name="D_solver"),
-        "G_solver": tf.group(g_apply, *_owned(updates, self.generator), name="G_solver")}
-    self.gradients = {"d": d_grads, "g": g_grads}
-    self.metrics = dict(_with_norms(metrics, d_grads, g_grads),
-                        **tf1_optimizers.rates(self.optimizers))
-    self.finish = self._finish(list(self.solvers.values()),
-                               [self.guard.part(metrics, d_grads, g_grads)])
-
-  def _build_alternating(self):
-    self.index = v1.placeholder_with_default(tf.constant(0, tf.int32), [], name="d_index")
-    seed = tf.random.experimental.stateless_fold_in(self.seed, self.index)
-    (loss, d_metrics), d_updates = captured(lambda: objectives.discriminator_objective(
-        self.gan, self.real, self.z, seed, self.step))
-    d_grads = _grads(loss, self.d_vars)
-    with _fence(d_grads, d_metrics):
-      d_apply = self._apply("d", d_grads, self.d_vars)
-    hooks = self._after_d_update([d_apply])
-    loss_g, g_updates = captured(lambda: objectives.generator_objective(self.gan, self.real, self.z))
-    g_grads = _grads(loss_g, self.g_vars)
-    with _fence(g_grads, {"loss_g": loss_g}):
-      g_apply = self._apply("g", g_grads, self.g_vars)
-    d_solver = [d_apply, *hooks, *chain(d_updates)]
-    g_solver = [g_apply, *chain(g_updates)]
-    self.guard = guard_lib.CallsGuard(self.cfg, self._state())
-    d_note, d_names = self.guard.note(self.guard.part(d_metrics, d_grads, []), d_solver,
-                                      self.index * (len(d_metrics) + 2))
-    g_note, g_names = self.guard.note(self.guard.part({"loss_g": loss_g}, [], g_grads),
-                                      g_solver, self.cfg.n_d * len(d_names))
-    self.solvers = {"D_solver": tf.group(*d_solver, d_note, name="D_solver"),
-                    "G_solver": tf.group(*g_solver, g_note, name="G_solver")}
-    self.gradients = {"d": d_grads, "g": g_grads}
-    self.d_metrics = dict(d_metrics, grad_norm_d=tf.linalg.global_norm(d_grads),
-                          lr_d=self.optimizers["d"].rate)
-    self.g_metrics = {"loss_g": loss_g, "grad_norm_g": tf.linalg.global_norm(g_grads),
-                      "lr_g": self.optimizers["g"].rate}
-    ops, new_step = self._count([self.solvers["G_solver"]])
-    names = d_names * self.cfg.n_d + g_names * self.cfg.n_g
-    ops += self.guard.decide(names, [self.solvers["G_solver"], *ops], new_step)
-    self.finish = {"op": tf.group(*ops, name="finish"),
-                   "skipped_steps": self.guard.skipped_steps(ops)}
 
   def run(self, reals, zs, seed):
     """One step on numpy batches `reals`, noises `zs` and seed [2]: metrics (numpy)."""
