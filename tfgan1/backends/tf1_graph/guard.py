@@ -55,8 +55,9 @@ class GraphGuard:
     self.skipped = self.monitor.skipped  # checkpointed, as TF2's
 
   def part(self, metrics, d_grads, g_grads):
-    """The verdict's part for one update (TF2's `checked`)."""
-    return checked(dict(metrics), d_grads, g_grads)[0]
+    """(the verdict's part for one update, {grad_norm_d, grad_norm_g}): TF2's
+    `checked`, whose one pass of squares serves the check and the norms."""
+    return checked(dict(metrics), d_grads, g_grads)
 
   def one_call(self, parts, state, after, step):
     """The guard of a step taken in one session call: `state` is read before any

@@ -47,9 +47,3 @@ def grads(loss, variables):
 def fence(grads, metrics):
   """Every gradient and metric of the step, computed before any weight changes."""
   return tf.control_dependencies(grads + list(metrics.values()))
-
-
-def with_norms(metrics, d_grads, g_grads):
-  """`metrics` and both gradients' global norms."""
-  return dict(metrics, grad_norm_d=tf.linalg.global_norm(d_grads),
-              grad_norm_g=tf.linalg.global_norm(g_grads))

@@ -25,10 +25,9 @@ def one_step(t):
   hooks = t.after_d_update(applies)
   t.solvers = {"solver": tf.group(*applies, *hooks, *ops.chain(updates), name="solver")}
   t.gradients = {"d": d_grads, "g": g_grads}
-  t.metrics = dict(ops.with_norms(metrics, d_grads, g_grads),
-                   **tf1_optimizers.rates(t.optimizers))
-  t.finish = t.finish_with_guard(list(t.solvers.values()),
-                                 [t.guard.part(metrics, d_grads, g_grads)])
+  part, norms = t.guard.part(metrics, d_grads, g_grads)
+  t.metrics = dict(metrics, **norms, **tf1_optimizers.rates(t.optimizers))
+  t.finish = t.finish_with_guard(list(t.solvers.values()), [part])
 
 
 def simultaneous(t):
@@ -46,10 +45,9 @@ def simultaneous(t):
                            name="D_solver"),
       "G_solver": tf.group(g_apply, *ops.owned(updates, t.generator), name="G_solver")}
   t.gradients = {"d": d_grads, "g": g_grads}
-  t.metrics = dict(ops.with_norms(metrics, d_grads, g_grads),
-                   **tf1_optimizers.rates(t.optimizers))
-  t.finish = t.finish_with_guard(list(t.solvers.values()),
-                                 [t.guard.part(metrics, d_grads, g_grads)])
+  part, norms = t.guard.part(metrics, d_grads, g_grads)
+  t.metrics = dict(metrics, **norms, **tf1_optimizers.rates(t.optimizers))
+  t.finish = t.finish_with_guard(list(t.solvers.values()), [part])
 
 
 def alternating(t):
@@ -70,16 +68,17 @@ def alternating(t):
   d_solver = [d_apply, *hooks, *ops.chain(d_updates)]
   g_solver = [g_apply, *ops.chain(g_updates)]
   t.guard = guard_lib.CallsGuard(t.cfg, t.state())
-  d_note, d_names = t.guard.note(t.guard.part(d_metrics, d_grads, []), d_solver,
+  d_part, d_norm = t.guard.part(d_metrics, d_grads, [])
+  g_part, g_norm = t.guard.part({"loss_g": loss_g}, [], g_grads)
+  d_note, d_names = t.guard.note(d_part, d_solver,
                                  t.index * (len(d_metrics) + 2))
-  g_note, g_names = t.guard.note(t.guard.part({"loss_g": loss_g}, [], g_grads),
-                                 g_solver, t.cfg.n_d * len(d_names))
+  g_note, g_names = t.guard.note(g_part, g_solver, t.cfg.n_d * len(d_names))
   t.solvers = {"D_solver": tf.group(*d_solver, d_note, name="D_solver"),
                "G_solver": tf.group(*g_solver, g_note, name="G_solver")}
   t.gradients = {"d": d_grads, "g": g_grads}
-  t.d_metrics = dict(d_metrics, grad_norm_d=tf.linalg.global_norm(d_grads),
+  t.d_metrics = dict(d_metrics, grad_norm_d=d_norm["grad_norm_d"],
                      lr_d=t.optimizers["d"].rate)
-  t.g_metrics = {"loss_g": loss_g, "grad_norm_g": tf.linalg.global_norm(g_grads),
+  t.g_metrics = {"loss_g": loss_g, "grad_norm_g": g_norm["grad_norm_g"],
                  "lr_g": t.optimizers["g"].rate}
   done, new_step = t.count([t.solvers["G_solver"]])
   names = d_names * t.cfg.n_d + g_names * t.cfg.n_g
