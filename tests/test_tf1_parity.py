@@ -46,7 +46,7 @@ _STEP = "{schedule: step, value: 0.1, boundaries: [2, 4], factor: 0.5}"
 ], ids=["one_step_joint", "alternating_nd2_ttur"])
 def test_schedules_equal_tf2_per_step_and_across_a_resume(plugins_loaded, tmp_path, overrides):
   """The rate of every step (the metric and what moved the weights: SGD) equals
-  TF2's, also in a tf1_graph run resumed from a step-3 checkpoint."""
+  TF2's; with alternating also in a tf1_graph run resumed from a step-3 checkpoint."""
   config = _ring(*overrides)
   tf2, tf1 = Run(config), tf1_run.Run(config)
   want, got = [], []
@@ -59,6 +59,8 @@ def test_schedules_equal_tf2_per_step_and_across_a_resume(plugins_loaded, tmp_pa
   assert got == want  # exact: the same Keras schedule read at the same count
   for a, b in zip(_g_weights(tf1), _g_weights(tf2)):
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+  if config.train.rule != "alternating":
+    return  # one resume (test budget): the case with two counters, n_d = 2
   resumed = tf1_run.Run(config)
   checkpoints.restore(resumed.checkpoint, checkpoints.latest(str(tmp_path)))
   again = [_rates(resumed.trainer.train_step(resumed.iterator, resumed.rng))
