@@ -53,6 +53,8 @@ def test_speed_times_every_variant_and_the_cli(tmp_path):
     assert cli["cli_over_bare"] == pytest.approx(
         cli["cli_steps_per_s"] / cli["bare_steps_per_s"])
   assert "| ref/keras_io |" in markdown and "CLI / bare" in markdown
+  assert "| ref/tf1_session |" in markdown  # the hand-written sess.run loop
+  assert "- tf1/simultaneous is ×" in markdown and "- tf1/one_step is ×" in markdown
   assert "| ring8 | off | 3 |" in markdown
   assert "ring8" in data["header"] or "ring8" in markdown
 

@@ -128,7 +128,10 @@ def test_list_plugins_cli(cli):
   out = cli("--list_plugins")
   assert out.returncode == 0, out.stderr
   lines = dict(line.split(": ", 1) for line in out.stdout.strip().splitlines())
-  assert set(lines) == set(registry.ALL) | {"rules", "backends"}
+  limits = {f"backend {b} limits" for b in registry.BACKEND_MODULES}
+  assert set(lines) == set(registry.ALL) | {"rules", "backends"} | limits
+  assert lines["backend tf2 limits"] == "(none)"
+  assert "train.jit_compile = false" in lines["backend tf1_graph limits"].split("; ")
   assert "hinge" in lines["losses"].split(", ")
   assert lines["rules"].split(", ") == sorted(registry.RULE_MODULES)
   assert lines["backends"] == "tf1_graph, tf2"

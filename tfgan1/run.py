@@ -37,6 +37,11 @@ def _list_plugins():
     print(f"{kind}: {', '.join(reg.keys()) or '(none)'}")
   print(f"rules: {', '.join(sorted(registry.RULE_MODULES))}")
   print(f"backends: {', '.join(sorted(registry.BACKEND_MODULES))}")
+  from tfgan1 import backends  # pylint: disable=g-import-not-at-top  (imports TF)
+  for name in sorted(registry.BACKEND_MODULES):  # what each does not support
+    limits = backends.backend_class(name).supports.limits()
+    print(f"backend {name} limits: " + ("; ".join(f"{key} = {allowed}" for key, allowed
+                                                  in limits.items()) or "(none)"))
 
 
 def _main(argv):

@@ -14,7 +14,9 @@ precision, backend, distribution and evaluation grids.
 
 speed: milliseconds per step of each variant (the engine's rules: one_step in its
 four forms, simultaneous, alternating 1:1; the TensorFlow-tutorial and keras.io
-hand-written steps; the bare one-step loop on a constant batch), all built from
+hand-written steps; the classic TF1 `sess.run([D_solver, G_solver], feed_dict)`
+loop, ref/tf1_session, beside train.backend=tf1_graph's simultaneous and one_step
+rules, tf1/*; the bare one-step loop on a constant batch), all built from
 the same seed and timed in interleaved rounds in one process; then the CLI run at
 the config's own intervals against the bare loop. memory: peak memory per variant,
 one subprocess each. quality: modes, high-quality share and reverse KL over seeds

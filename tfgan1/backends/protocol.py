@@ -20,18 +20,44 @@ from typing import Tuple
 from tfgan1 import tfimport
 from tfgan1.errors import UserError
 from tfgan1.evaluation import sampling
+from tfgan1.registry import RULE_MODULES
 
 tf = tfimport.tensorflow()
 
 
 @dataclasses.dataclass(frozen=True)
 class Supports:
-  """What a backend can run; `check` refuses the rest, one line naming the key."""
+  """What a backend can run; `check` refuses the rest, one line naming the key.
+
+  `optimizers` and `eager_plugins` are declared here and checked by the backend
+  (its refusal names the optimizer's or plugin's own key); `limits()` lists them all.
+  """
   rules: Tuple[str, ...]
   jit_compile: bool = True
   precisions: Tuple[str, ...] = ()  # () : any
   strategies: Tuple[str, ...] = ()  # () : any
   on_nonfinite: Tuple[str, ...] = ("stop", "skip")
+  optimizers: Tuple[str, ...] = ()  # () : any Keras optimizer
+  eager_plugins: bool = True  # plugins that set `needs_eager = True`
+
+  def limits(self):
+    """{config key: what the backend allows there}, for each key it refuses
+    some values of (what `--list_plugins` shows and the docs list)."""
+    out = {}
+    if set(RULE_MODULES) - set(self.rules):
+      out["train.rule"] = ", ".join(self.rules)
+    if not self.jit_compile:
+      out["train.jit_compile"] = "false"
+    for key, allowed in (("precision.name", self.precisions),
+                         ("distribute.strategy", self.strategies),
+                         ("train.on_nonfinite", self.on_nonfinite)):
+      if allowed and (key != "train.on_nonfinite" or len(allowed) < 2):
+        out[key] = ", ".join(allowed)
+    if self.optimizers:
+      out["optimizer"] = f"{', '.join(self.optimizers)} (d_optimizer, g_optimizer too)"
+    if not self.eager_plugins:
+      out["plugins"] = "none that sets needs_eager = True (loss, penalty, architecture)"
+    return out
 
   def check(self, config, backend):
     where = f"is not supported with train.backend={backend}"

@@ -4,7 +4,7 @@
 compile), all from the same seed and data, timed in interleaved rounds in one
 process (`timing.compare`) as the run loop steps them (`Backend.train(1)`).
 Speedups are against the rule's first variant (tf2, XLA off by default). A
-variant a backend refuses (e.g. tf1_graph and a learning-rate schedule) is
+variant a backend refuses (e.g. tf1_graph and float16 precision) is
 listed as skipped with its one-line reason."""
 from benchlib import models
 from benchlib import report

@@ -12,6 +12,12 @@ and Adam settings, so only the structure of the step differs:
 - `keras_io`: the keras.io DCGAN example's `train_step`
   (keras.io/examples/generative/dcgan_overriding_train_step): a D update on the
   fake and real batch concatenated (one D call), then a G update on fresh noise.
+- `tf1_session`: the classic TF1 script: a `tf.compat.v1` graph of the same
+  networks (built with `tf_keras`, as the tf1_graph backend builds them),
+  `D_solver` and `G_solver` from `AdamOptimizer(...).minimize` (G's BatchNorm
+  updates grouped with G_solver), stepped by `sess.run([D_solver, G_solver],
+  feed_dict={X: batch, Z: noise})` with the batch read from the run's data and
+  the noise drawn by NumPy on the host.
 - `bare_one_step`: the one-step loss of `tfgan1.gan.objectives` on a constant
   batch, one tape, one optimizer call: the engine's rule without its input
   pipeline, finite check, EMA, metrics or schedule reads.
@@ -97,4 +103,44 @@ def bare_one_step(run, tf, jit):
   return lambda iterator: update()
 
 
-REFERENCES = {"tf_tutorial": tf_tutorial, "keras_io": keras_io}
+def tf1_session(run, tf, jit):
+  """The hand-written `sess.run([D_solver, G_solver], feed_dict=...)` loop."""
+  del jit  # a v1 session has no tf.function to compile
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from tfgan1.backends.tf1_graph import graph as graph_lib  # pylint: disable=g-import-not-at-top
+  from tfgan1.engine import assembly  # pylint: disable=g-import-not-at-top
+  config, v1 = run.config, tf.compat.v1
+  batch, dim, family = config.train.batch_size, config.noise.dim, run.trainer.gan.family
+  lr, adam = config.optimizer.learning_rate, dict(config.optimizer.kwargs)
+  lr = lr["value"] if hasattr(lr, "keys") else lr  # a schedule's first value
+  with tf.Graph().as_default() as graph:
+    G, D = assembly.models(config, run.data.spec, graph_lib.tf_keras())
+    X = v1.placeholder(tf.float32, [batch, *run.data.spec.shape])
+    Z = v1.placeholder(tf.float32, [batch, dim])
+
+    def forward():
+      G_sample = G(Z, training=True)
+      return D(X, training=True), D(G_sample, training=True)
+    (D_real, D_fake), bn_updates = graph_lib.captured(forward)  # tf.GraphKeys.UPDATE_OPS
+    D_loss = family.discriminator_loss(D_real, D_fake)
+    G_loss = family.generator_loss(D_fake, D_real)
+
+    def solver(loss, model):
+      return v1.train.AdamOptimizer(lr, adam.get("beta_1", 0.9), adam.get("beta_2", 0.999),
+                                    adam.get("epsilon", 1e-7)).minimize(
+                                        loss, var_list=model.trainable_variables)
+    D_solver = solver(D_loss, D)
+    G_solver = tf.group(solver(G_loss, G), *bn_updates)
+    sess = v1.Session(graph=graph)
+    sess.run(v1.global_variables_initializer())
+  rng = np.random.default_rng(config.seed)
+
+  def step(iterator):
+    noise = (rng.uniform(-1.0, 1.0, (batch, dim)) if config.noise.distribution == "uniform"
+             else rng.standard_normal((batch, dim)))
+    feed = {X: next(iterator).numpy(), Z: noise.astype(np.float32)}
+    return sess.run([D_solver, G_solver, D_loss], feed_dict=feed)[2]
+  return step
+
+
+REFERENCES = {"tf_tutorial": tf_tutorial, "keras_io": keras_io, "tf1_session": tf1_session}

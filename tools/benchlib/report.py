@@ -54,6 +54,10 @@ def _targets(group):
   for other in variants_lib.REFERENCES + ("simultaneous", variants_lib.BARE):
     if other in by:
       out.append(f"- {best} is ×{by[other] / forms[best]:.2f} the speed of {other}")
+  for name in variants_lib.TF1:  # the tf1_graph backend against the hand-written TF1 loop
+    if name in by and "ref/tf1_session" in by:
+      out.append(f"- {name} is ×{by['ref/tf1_session'] / by[name]:.2f} the speed of "
+                 "ref/tf1_session")
   return out
 
 

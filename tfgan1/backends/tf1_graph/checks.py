@@ -2,8 +2,8 @@
 
 Each refusal is one line naming the key. The TF1 graph has no `tf.function`
 to XLA-compile (`train.jit_compile`), runs in float32 on one device (the
-`precision:` and `distribute:` sections), has no on-device conditional update
-(`train.on_nonfinite: skip`) and only optimizers with a `tf.compat.v1.train` twin.
+`precision:` and `distribute:` sections) and has only optimizers with a
+`tf.compat.v1.train` twin.
 A plugin class that sets `needs_eager = True` is refused by its section; any
 other plugin that fails to build in graph mode is reported as one line too.
 """
@@ -16,7 +16,8 @@ from tfgan1.registry import contracts
 
 # What the graph can run; `Supports.check` refuses the rest as one line.
 SUPPORTS = Supports(rules=graph_lib.RULES, jit_compile=False, precisions=("float32",),
-                    strategies=("default",), on_nonfinite=("stop",))
+                    strategies=("default",), optimizers=tf1_optimizers.NAMES,
+                    eager_plugins=False)
 
 
 def _plugins(config):
@@ -32,7 +33,8 @@ def check(config):
   """Raises UserError for a config the TF1 graph backend cannot run."""
   SUPPORTS.check(config, "tf1_graph")
   for field, reg, name in _plugins(config):
-    if contracts.hook(reg.get(name, field), reg.kind, "needs_eager"):
+    if not SUPPORTS.eager_plugins and contracts.hook(reg.get(name, field), reg.kind,
+                                                     "needs_eager"):
       raise UserError(f"{field}: {name!r} is not supported with train.backend=tf1_graph; "
                       "this plugin needs eager execution; use train.backend=tf2")
   tf1_optimizers.check_all(config)

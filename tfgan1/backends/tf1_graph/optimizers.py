@@ -11,10 +11,17 @@ Keras 3 optimizer of the same name (with the same arguments):
   here) differs from TF1's (1e-8). Float rounding differs slightly.
 - `rmsprop`: RMSPropOptimizer, which adds epsilon *inside* the square root and
   starts its mean square at 1, not 0: a different step, most of all early on.
+
+A learning-rate schedule is the TF2 backend's Keras schedule object
+(`tfgan1.engine.schedules`), read in the graph at an update counter of the
+optimizer's own, as Keras reads its `iterations`: the same rate at every step,
+and the counter is checkpointed with the optimizer's slots.
 """
 from tfgan1 import config as config_lib
 from tfgan1 import tfimport
 from tfgan1.engine import optimizers
+from tfgan1.engine import schedules
+from tfgan1.engine.rules import rule_class
 from tfgan1.errors import UserError
 
 tf = tfimport.tensorflow()
@@ -29,6 +36,7 @@ _RULES = {
                                      "epsilon": ("epsilon", 1e-7),
                                      "centered": ("centered", False)}),
 }
+NAMES = tuple(sorted(_RULES))
 
 
 def check(spec, field):
@@ -42,11 +50,6 @@ def check(spec, field):
   if unknown:
     raise UserError(f"{field}.{unknown[0]}: not supported by {spec.name!r} with "
                     f"train.backend=tf1_graph; allowed: {', '.join(sorted(args))}")
-  if hasattr(spec.learning_rate, "keys"):  # a schedule reads its optimizer's own
-    # update count, which the tf.compat.v1 optimizers do not keep
-    raise UserError(f"{field}.learning_rate: a schedule ({spec.learning_rate['schedule']}) "
-                    "is not supported with train.backend=tf1_graph; give a number where "
-                    f"it is set, e.g. --set optimizer.learning_rate={spec.learning_rate['value']}")
   kwargs = {tf1: spec.kwargs.get(keras, default) for keras, (tf1, default) in args.items()}
   if name == "sgd":
     if kwargs["momentum"]:
@@ -56,9 +59,26 @@ def check(spec, field):
   return cls, kwargs
 
 
-def make_one(spec, field):
-  cls, kwargs = check(spec, field)
-  return getattr(tf.compat.v1.train, cls)(spec.learning_rate, **kwargs)
+class Solver:
+  """One role's v1 optimizer, its update counter and the rate it reads from it.
+
+  `updates` counts the optimizer's applies (Keras' `iterations`); `rate` is the
+  learning rate (a float32 tensor) of the next apply: the schedule at
+  updates // `updates_per_step`, as the TF2 backend's `schedules.make`.
+  """
+
+  def __init__(self, spec, field, role, updates_per_step):
+    cls, kwargs = check(spec, field)
+    self.updates = tf.Variable(0, dtype=tf.int64, trainable=False, name=f"updates_{role}")
+    rate = schedules.make(spec.learning_rate, updates_per_step)
+    self.rate = tf.cast(rate(self.updates) if callable(rate) else tf.constant(rate), tf.float32)
+    self.optimizer = getattr(tf.compat.v1.train, cls)(self.rate, **kwargs)
+
+  def apply(self, grads, variables, name):
+    """The optimizer's update, then the counter's."""
+    step = self.optimizer.apply_gradients(zip(grads, variables), name=name)
+    with tf.control_dependencies([step]):
+      return tf.group(step, self.updates.assign_add(1))
 
 
 def check_all(config):
@@ -68,9 +88,18 @@ def check_all(config):
 
 
 def make(config):
-  """{"joint": opt} when one optimizer updates both networks, else {"d": opt, "g": opt}."""
-  return {role: make_one(spec, field)
+  """{"joint": Solver} when one optimizer updates both networks, else {"d": .., "g": ..}."""
+  rule = rule_class(config.train.rule)
+  return {role: Solver(spec, field, role, 1 if role == "joint"
+                       else rule.updates_per_step(config.train, role))
           for (field, spec), role in zip(_specs(config).items(), _roles(config))}
+
+
+def rates(solvers):
+  """{"lr": ...} or {"lr_d": ..., "lr_g": ...}: the metrics TF2 reports."""
+  if "joint" in solvers:
+    return {"lr": solvers["joint"].rate}
+  return {f"lr_{role}": s.rate for role, s in solvers.items()}
 
 
 def _roles(config):

@@ -37,11 +37,13 @@ def layer_pairs(graph_model, eager_model):
 
 
 class _OptimizerState(tf.Module):
-  """Eager copies of one v1 optimizer's slots and accumulators (checkpointed)."""
+  """Eager copies of one v1 optimizer's slots and accumulators, and of its update
+  count (`iterations`, as Keras calls it: the schedule reads it) (checkpointed)."""
 
-  def __init__(self, values):
+  def __init__(self, values, iterations):
     super().__init__()
     self.values = [tf.Variable(v, trainable=False) for v in values]
+    self.iterations = tf.Variable(iterations, dtype=tf.int64, trainable=False)
 
 
 class SyncedCheckpoint(tf.train.Checkpoint):
@@ -65,10 +67,10 @@ class SyncedCheckpoint(tf.train.Checkpoint):
     return status
 
 
-def _idle_loss_scale():
-  """The TF2 guard's checkpoint part with its idle values: the graph has no
-  on-device finite check or loss scale (`checks` refuses both), but its
-  checkpoints keep the TF2 layout so either backend resumes the other's."""
+def _loss_scale():
+  """The TF2 guard's checkpoint part: the graph has no loss scale (`checks`
+  refuses float16), so that stays idle, but it counts skipped steps (mirrored);
+  its checkpoints keep the TF2 layout so either backend resumes the other's."""
   return tf.train.Checkpoint(scale=tf.Variable(1.0, trainable=False),
                              good_steps=tf.Variable(0, dtype=tf.int64, trainable=False),
                              skipped=tf.Variable(0, dtype=tf.int64, trainable=False))
@@ -84,6 +86,7 @@ class Trainer:
     self.graph = graph_lib.GraphTrainer(config, built.data.spec, built.gan.family,
                                         built.gan.penalties)
     self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+    self.loss_scale = _loss_scale()
     self._pairs = self._mirror_pairs()
     self.optimizers = self._optimizer_state()
     self.stale = True  # the graph holds initializer values, not the mirrors'
@@ -91,7 +94,7 @@ class Trainer:
 
   def _mirror_pairs(self):
     g = self.graph
-    pairs = [(g.step, self.step)]
+    pairs = [(g.step, self.step), (g.guard.skipped, self.loss_scale.skipped)]
     pairs += layer_pairs(g.generator, self.gan.generator)
     pairs += layer_pairs(g.discriminator, self.gan.discriminator)
     if self.ema is not None:
@@ -102,11 +105,13 @@ class Trainer:
     """{role: eager copies of its v1 optimizer's variables}, appended to the pairs."""
     values = dict(zip((v.name for v in self.graph.variables), self.graph.values()))
     state = {}
-    for role, opt in self.graph.optimizers.items():
+    for role, solver in self.graph.optimizers.items():
       with self.graph.graph.as_default():  # v1 optimizers list the default graph's only
-        variables = sorted(opt.variables(), key=lambda v: v.name)
-      state[role] = _OptimizerState([values[v.name] for v in variables])
+        variables = sorted(solver.optimizer.variables(), key=lambda v: v.name)
+      state[role] = _OptimizerState([values[v.name] for v in variables],
+                                    values[solver.updates.name])
       self._pairs += list(zip(variables, state[role].values))
+      self._pairs.append((solver.updates, state[role].iterations))
     return state
 
   def push(self):
@@ -141,10 +146,14 @@ class Trainer:
     if self._draw_fn is None:  # one host call per step, not one per eager op
       self._draw_fn = tf.function(self._draw)
     reals, zs, seed = self._draw_fn(iterator, rng)
-    metrics = self.graph.run([r.numpy() for r in reals], [z.numpy() for z in zs],
-                             seed.numpy())
+    metrics = self.graph.run(numpy(reals), numpy(zs), seed.numpy())
     self.step.assign_add(1)  # kept current: the loop reads it when interrupted
     return metrics
+
+
+def numpy(batches):
+  """Tensors, or (tensor, labels) pairs, as numpy: what the placeholders are fed."""
+  return tf.nest.map_structure(lambda t: t.numpy(), batches)
 
 
 class Run(Backend):
@@ -172,12 +181,16 @@ class Run(Backend):
     self.iterator = iter(self.data.dataset(config.train.batch_size, config.seed))
     t = self.trainer
     self.checkpoint = SyncedCheckpoint(t, **checkpoint_parts(
-        t.step, t.gan, t.optimizers, t.ema, self.rng, self.iterator, _idle_loss_scale()))
+        t.step, t.gan, t.optimizers, t.ema, self.rng, self.iterator, t.loss_scale))
 
   def train(self, count):
     for _ in range(count):  # one session call per step
       metrics = self.trainer.train_step(self.iterator, self.rng)
     return metrics
+
+  def check_finite(self):
+    g = self.trainer.graph
+    g.guard.check(g.session)  # raises NonFiniteStop (train.on_nonfinite)
 
   def sampler(self):
     """The (eager, Keras 3) generator that samples: the EMA one when enabled."""

@@ -31,7 +31,8 @@ def tf1_gradients(config, built, rule, real, z, seed):
   trainer = checks.building(lambda: tf1_run.Trainer(cfg, built, None))
   trainer.push()  # the graph now holds the TF2 build's weights
   graph = trainer.graph
-  feed = {graph.real: real.numpy(), graph.z: z.numpy(), graph.seed: seed.numpy()}
+  feed = {graph.real: tf1_run.numpy(real), graph.z: tf1_run.numpy(z),
+          graph.seed: seed.numpy()}
   grads = graph.session.run(graph.gradients, feed)
   twin = {id(b): a.name for a, b in trainer._pairs}  # pylint: disable=protected-access
   out = []

@@ -38,13 +38,21 @@ class SkipMonitor:
     self.stop_what.assign(tf.where(new, verdict.first, self.stop_what))
     self.stop_value.assign(tf.where(new, verdict.value, self.stop_value))
 
-  def check(self):
-    """On the host: raises NonFiniteStop naming the quantity and the step."""
-    step = int(self.stop_step.numpy())
+  def stop_record(self):
+    """(stop_step, stop_what, stop_value): what `check` reads (a graph reads them
+    in its session instead)."""
+    return self.stop_step, self.stop_what, self.stop_value
+
+  def check(self, values=None):
+    """On the host: raises NonFiniteStop naming the quantity and the step.
+    `values`: `stop_record()`'s values when read elsewhere (a tf1_graph session)."""
+    step, what, value = values if values is not None else [
+        v.numpy() for v in self.stop_record()]
+    step = int(step)
     if not step:
       return
-    name = self.names[int(self.stop_what.numpy())] if self.names else "a loss"
-    value = float(self.stop_value.numpy())
+    name = self.names[int(what)] if self.names else "a loss"
+    value = float(value)
     text = f"{name} is {value} at step {step}"
     if not self.stop_at_first:
       text += f" (more than {self.max_skipped} skipped steps in a row)"

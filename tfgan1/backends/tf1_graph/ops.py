@@ -1,0 +1,49 @@
+"""The graph-building pieces the tf1_graph rules share (`tfgan1.backends.tf1_graph.rules`)."""
+from tfgan1 import tfimport
+
+tf = tfimport.tensorflow()
+v1 = tf.compat.v1
+
+
+def tf_keras():
+  import tf_keras as module  # pylint: disable=g-import-not-at-top  (legacy backend only)
+  return module
+
+
+def captured(fn, after=()):
+  """(fn(), the stateful Assign ops fn created), those created after `after`.
+
+  Plugins and Keras layers write variables with `variable.assign(...)`, which in
+  graph mode only builds an op; collecting what they built lets the solver run it.
+  """
+  graph = v1.get_default_graph()
+  with tf.control_dependencies(list(after)):
+    start = len(graph.get_operations())
+    result = fn()
+    new = graph.get_operations()[start:]
+  return result, [op for op in new if op.type.startswith("Assign")]
+
+
+def chain(ops):
+  """Orders `ops` as they were created (as TF2's automatic control dependencies
+  would), so two BatchNorm updates of one variable never interleave."""
+  for prev, op in zip(ops, ops[1:]):
+    op._add_control_input(prev)  # pylint: disable=protected-access
+  return ops
+
+
+def owned(ops, model):
+  """The ops of `ops` that write `model`'s variables."""
+  handles = {v.handle.name for v in model.variables}
+  return [op for op in ops if op.inputs and op.inputs[0].name in handles]
+
+
+def grads(loss, variables):
+  """d loss / d variables, zeros where a variable does not reach the loss."""
+  grads = tf.gradients(loss, variables)
+  return [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
+
+
+def fence(grads, metrics):
+  """Every gradient and metric of the step, computed before any weight changes."""
+  return tf.control_dependencies(grads + list(metrics.values()))
