@@ -17,6 +17,7 @@ class PenaltyTerm:
   fn: Any
   weight: float
   every: int
+  side: str = "d"  # "g": a generator penalty (contract "generator_penalty")
 
 
 @dataclasses.dataclass
@@ -30,6 +31,10 @@ class Networks:
   # The loss scale (a float16 run): penalties' input gradients use it too.
   input_gradient_scale: Any = None
   g_top_k: float = 1.0  # train.g_top_k: the fraction of fakes L_G reads
+
+  def side_penalties(self, side):
+    """[(index in `penalties`, term)] of one side: the index folds each term's seed."""
+    return [(i, t) for i, t in enumerate(self.penalties) if t.side == side]
 
   def generator_loss(self, fake_logits, real_logits):
     """The family's L_G over the top-k fakes by D score (all when g_top_k is 1).

@@ -1,0 +1,148 @@
+"""Generator penalties (side "g") and the regularisers of issue 33.
+
+A G penalty joins L_G: in every rule D's gradient must be what it is without
+it and G's must move; `--verify` must pass, and a G penalty that reads D's
+weights without stop-gradient must fail it.
+"""
+import numpy as np
+import pytest
+
+from tfgan1 import config as config_lib
+from tfgan1.engine import assembly as build
+from tfgan1.engine import verify
+from tfgan1.engine.trainer import Trainer
+from tfgan1.errors import UserError
+from tfgan1.gan import discriminator_calls
+from tfgan1.gan.networks import PenaltyTerm
+from tfgan1.plugins.penalties import generator as g_penalties
+
+tf = build.tf
+SEED = tf.constant([3, 4], tf.int32)
+ONE_STEP = ("one_step_classic", "one_step_stateless", "one_step_fused", "one_step_shared")
+
+
+def _trainer(overrides=(), rule="one_step"):
+  """A tiny grid25 MLP GAN (8 units), batch 16."""
+  raw = {"generator": {"name": "mlp", "hidden": [8]},
+         "discriminator": {"name": "mlp", "hidden": [8]},
+         "loss": "hinge", "data": "grid25", "noise": {"dim": 4},
+         "train": {"batch_size": 16, "rule": rule, "jit_compile": False}}
+  cfg = config_lib.from_dict(raw, list(overrides))
+  built = build.everything(cfg)
+  trainer = Trainer(built.gan, cfg.train, built.optimizers, built.noise_fn)
+  real = next(iter(built.data.dataset(16, 0)))
+  z = tf.random.stateless_normal([16, 4], seed=[1, 2])
+  return trainer, real, z
+
+
+def _same_weights(target, source):
+  target.gan.generator.set_weights(source.gan.generator.get_weights())
+  target.gan.discriminator.set_weights(source.gan.discriminator.get_weights())
+
+
+def _max_diff(a, b):
+  return max(float(np.abs(x - y).max()) for x, y in zip(a, b))
+
+
+@pytest.fixture(scope="module")
+def plain(plugins_loaded):
+  trainer, real, z = _trainer()
+  return trainer, real, z, verify.rule_gradients(trainer, real, z, SEED)
+
+
+def test_g_penalty_moves_only_g_in_every_rule(plain):
+  base, real, z, base_grads = plain
+  trainer, _, _ = _trainer(["penalties=[{name: orthogonal, weight: 0.5}]"])
+  _same_weights(trainer, base)
+  assert [t.side for t in trainer.gan.penalties] == ["g"]
+  grads = verify.rule_gradients(trainer, real, z, SEED)
+  assert {"simultaneous", "extragradient_lookahead", *ONE_STEP} <= set(grads)
+  for name in ("simultaneous",) + ONE_STEP:
+    assert _max_diff(grads[name][0], base_grads[name][0]) < 1e-6, name  # D unchanged
+    assert _max_diff(grads[name][1], base_grads[name][1]) > 1e-3, name  # G moved
+  result = verify.check(trainer, real, z, SEED)
+  assert result["ok"], result
+  # alternating: its G update's gradient is the simultaneous rule's (same weights)
+  alt_d, alt_g, _ = trainer.rule_for("alternating").gradients(real, z, SEED)
+  assert _max_diff(alt_g, grads["simultaneous"][1]) < 1e-6
+  assert _max_diff(alt_d, grads["simultaneous"][0]) < 1e-6
+
+
+def _d_reading_penalty(trainer, frozen):
+  """A G penalty that scores G(z) with D: through stop-gradient weights or not."""
+  d = trainer.gan.discriminator
+
+  def penalty(generator, z, seed):
+    del seed
+    fake = g_penalties.generate(generator, z)
+    logits = (discriminator_calls.frozen_discriminator_call(d, fake) if frozen
+              else d(fake, training=True))
+    return tf.reduce_mean(tf.square(logits))
+  return PenaltyTerm("d_reader", penalty, 1.0, 1, side="g")
+
+
+def test_g_penalty_reading_d_weights_fails_verify(plugins_loaded):
+  trainer, real, z = _trainer()
+  trainer.gan.penalties = [_d_reading_penalty(trainer, frozen=False)]
+  wrong = verify.check(trainer, real, z, SEED)
+  assert not wrong["ok"]
+  assert wrong["pairs"]["one_step_fused_vs_simultaneous/discriminator"]["relative"] > 1e-2
+  trainer.gan.penalties = [_d_reading_penalty(trainer, frozen=True)]
+  assert verify.check(trainer, real, z, SEED)["ok"]
+
+
+def test_g_penalty_lazy_every_and_metrics(plugins_loaded):
+  trainer, real, z = _trainer(["penalties=[{name: orthogonal, weight: 0.5, every: 2}]"])
+  one_step = trainer.rule_for("one_step")
+  _, _, metrics = one_step.gradients(real, z, SEED)
+  assert float(metrics["penalty/orthogonal"]) > 0
+  trainer.step.assign(1)  # not a multiple of `every`: the term is off
+  _, _, metrics = one_step.gradients(real, z, SEED)
+  assert float(metrics["penalty/orthogonal"]) == 0.0
+
+
+def test_bad_side_is_refused():
+  class Odd:
+    side = "both"
+
+    def __call__(self, d_call, real, fake, seed):
+      return 0.0
+  with pytest.raises(UserError, match=r"penalties\[0\]: penalty plugin 'odd' declares "
+                     r"side 'both'; allowed: 'd', 'g'"):
+    build.penalty_side("penalties[0]", "odd", Odd())
+
+
+# Orthogonal regularisation (BigGAN, Brock et al. 2019, Eq. 3).
+
+def test_orthogonal_golden(plugins_loaded):
+  # K = [[1, 0], [1, 1]]: K^T K = [[2, 1], [1, 1]], off-diagonal 1 and 1 -> 2.
+  k = tf.Variable([[1.0, 0.0], [1.0, 1.0]])
+  assert float(g_penalties.off_diagonal_gram(g_penalties.kernel_matrix(k))) == 2.0
+  rng = np.random.default_rng(0)
+  w = rng.normal(size=(3, 3, 4, 5)).astype(np.float32)  # a Conv2D kernel
+  var = tf.Variable(w)
+  with tf.GradientTape() as tape:
+    value = g_penalties.off_diagonal_gram(g_penalties.kernel_matrix(var))
+  grad = tape.gradient(value, var).numpy()
+  # BigGAN-PyTorch utils.ortho (ajbrock/BigGAN-PyTorch, as in PyTorch-StudioGAN
+  # utils/biggan_utils.py): w = param.view(shape[0], -1) with PyTorch's [out, ...]
+  # layout, grad = 2 * (w w^T * (1 - I)) w; here that w is K^T, K = [36, 5].
+  k = w.reshape(-1, 5)
+  gram = k.T @ k
+  np.testing.assert_allclose(float(value), np.sum((gram * (1 - np.eye(5))) ** 2), rtol=1e-5)
+  torch_grad = 2 * ((k.T @ k) * (1 - np.eye(5))) @ k.T  # [5, 36]
+  np.testing.assert_allclose(grad.reshape(-1, 5), 2 * torch_grad.T, rtol=1e-4, atol=1e-3)
+
+
+def test_orthogonal_skips_vectors_and_embeddings(plugins_loaded):
+  keras = build.keras
+  noise, labels = keras.Input((3,)), keras.Input((), dtype="int32")
+  emb = keras.layers.Embedding(4, 3)(labels)
+  out = keras.layers.Dense(2)(keras.layers.Concatenate()([noise, emb]))
+  g = keras.Model([noise, labels], out)
+  kernel = g.layers[-1].kernel
+  want = float(g_penalties.off_diagonal_gram(g_penalties.kernel_matrix(kernel)))
+  got = float(build.registry.PENALTIES.get("orthogonal")()(g, None, SEED))
+  assert got == pytest.approx(want, rel=1e-6)
+  everything = float(build.registry.PENALTIES.get("orthogonal")(skip=[])(g, None, SEED))
+  assert everything > got
