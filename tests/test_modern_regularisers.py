@@ -146,3 +146,72 @@ def test_orthogonal_skips_vectors_and_embeddings(plugins_loaded):
   assert got == pytest.approx(want, rel=1e-6)
   everything = float(build.registry.PENALTIES.get("orthogonal")(skip=[])(g, None, SEED))
   assert everything > got
+
+
+# LeCam (Tseng et al. 2021).
+
+class _ReferenceEma:
+  """google/lecam-gan third_party/utils.py `ema_losses` (commit db6debc0), the
+  two fields LeCam reads, in plain Python."""
+
+  def __init__(self, decay, start_itr, init=1000.0):
+    self.d_real = self.d_fake = init
+    self.decay, self.start_itr = decay, start_itr
+
+  def update(self, real, fake, itr):
+    decay = 0.0 if itr < self.start_itr else self.decay
+    self.d_real = self.d_real * decay + real * (1 - decay)
+    self.d_fake = self.d_fake * decay + fake * (1 - decay)
+
+
+def _reference_lecam(real, fake, ema):
+  """google/lecam-gan biggan_cifar/losses.py `lecam_reg` (commit db6debc0)."""
+  return (np.mean(np.maximum(real - ema.d_fake, 0) ** 2)
+          + np.mean(np.maximum(ema.d_real - fake, 0) ** 2))
+
+
+def test_lecam_golden_over_steps(plugins_loaded):
+  from tfgan1.plugins.penalties.lecam import LeCam
+  lecam, ref = LeCam(decay=0.9, start=2), _ReferenceEma(0.9, 2)
+  rng = np.random.default_rng(1)
+  identity = lambda x: x  # D's logits are the inputs themselves
+  values = []
+  for itr in range(5):
+    real = rng.normal(0.5, 1.0, [8, 1]).astype(np.float32)
+    fake = rng.normal(-0.5, 1.0, [8, 1]).astype(np.float32)
+    got = float(lecam(identity, tf.constant(real), tf.constant(fake), SEED))
+    ref.update(float(real.mean()), float(fake.mean()), itr)  # the reference moves first
+    want = _reference_lecam(real, fake, ref)
+    assert got == pytest.approx(want, rel=1e-5), itr
+    values.append(got)
+    lecam.after_step({"d_real": tf.constant(real.mean()), "d_fake": tf.constant(fake.mean())},
+                     tf.constant(True))
+    assert float(lecam.state["lecam_anchor_real"]) == pytest.approx(ref.d_real, rel=1e-5)
+  lecam.after_step({"d_real": tf.constant(np.nan), "d_fake": tf.constant(np.nan)},
+                   tf.constant(False))  # a skipped step leaves the anchors
+  assert float(lecam.state["lecam_anchor_fake"]) == pytest.approx(ref.d_fake, rel=1e-5)
+  assert int(lecam.state["lecam_updates"]) == 5
+  # Hand check of Eq. 3 on two samples: relu(1 - 0.5)^2, relu(0.2 - 0.4)^2 -> 0.125 + 0.
+  from tfgan1.plugins.penalties.lecam import lecam_value
+  assert float(lecam_value([1.0, 0.0], [0.4, 0.4], 0.2, 0.5)) == pytest.approx(0.125)
+
+
+def test_lecam_verifies_and_is_checkpointed(plugins_loaded, tmp_path):
+  from tfgan1.backends.protocol import checkpoint_parts
+  trainer, real, z = _trainer(["penalties=[{name: lecam, weight: 2.0, start: 0}]"])
+  lecam = trainer.gan.penalties[0].fn
+  lecam.state["lecam_anchor_real"].assign(0.3)  # anchors that bind
+  lecam.state["lecam_anchor_fake"].assign(-0.2)
+  assert verify.check(trainer, real, z, SEED)["ok"]
+  metrics = trainer.update_on([real], tf.random.Generator.from_seed(0))
+  assert float(metrics["penalty/lecam"]) > 0
+  want = 0.99 * 0.3 + 0.01 * float(metrics["d_real"])
+  assert float(lecam.state["lecam_anchor_real"]) == pytest.approx(want, rel=1e-5)
+  parts = checkpoint_parts(trainer.step, trainer.gan, trainer.optimizers, None,
+                           tf.random.Generator.from_seed(0), None, trainer.guard.checkpointed())
+  path = tf.train.Checkpoint(**parts).save(str(tmp_path / "ckpt"))
+  lecam.state["lecam_anchor_real"].assign(5.0)
+  tf.train.Checkpoint(**parts).restore(path).assert_existing_objects_matched()
+  assert float(lecam.state["lecam_anchor_real"]) == pytest.approx(want, rel=1e-5)
+  names = [n for n, _ in tf.train.list_variables(path)]
+  assert any(n.startswith("regularisers/lecam_anchor_fake") for n in names), names
