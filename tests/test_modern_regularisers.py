@@ -7,6 +7,7 @@ weights without stop-gradient must fail it.
 import numpy as np
 import pytest
 
+from tests.conftest import SHARED_MNIST
 from tfgan1 import config as config_lib
 from tfgan1.engine import assembly as build
 from tfgan1.engine import verify
@@ -66,6 +67,18 @@ def test_g_penalty_moves_only_g_in_every_rule(plain):
   alt_d, alt_g, _ = trainer.rule_for("alternating").gradients(real, z, SEED)
   assert _max_diff(alt_g, grads["simultaneous"][1]) < 1e-6
   assert _max_diff(alt_d, grads["simultaneous"][0]) < 1e-6
+
+
+def _forms_agree(trainer, real, z, forms):
+  """`--verify`'s comparison for some one-step forms only (the full one: above)."""
+  grads = {"simultaneous": trainer.rule_for("simultaneous").gradients(real, z, SEED)[:2]}
+  one_step = trainer.rule_for("one_step")
+  for form in forms:
+    grads[form] = one_step._unscaled(real, z, SEED, form)  # pylint: disable=protected-access
+  numpy = {k: ([g.numpy() for g in d], [g.numpy() for g in g_]) for k, (d, g_) in grads.items()}
+  result = verify.report(numpy)
+  assert result["ok"], result
+  return numpy
 
 
 def _d_reading_penalty(trainer, frozen):
@@ -203,7 +216,8 @@ def test_lecam_verifies_and_is_checkpointed(plugins_loaded, tmp_path):
   lecam.state["lecam_anchor_real"].assign(0.3)  # anchors that bind
   lecam.state["lecam_anchor_fake"].assign(-0.2)
   assert verify.check(trainer, real, z, SEED)["ok"]
-  metrics = trainer.update_on([real], tf.random.Generator.from_seed(0))
+  # Trainer.finish, which every rule's update ends with, moves the anchors.
+  metrics = trainer.finish(trainer.rule.gradients(real, z, SEED)[2], tf.constant(True))
   assert float(metrics["penalty/lecam"]) > 0
   want = 0.99 * 0.3 + 0.01 * float(metrics["d_real"])
   assert float(lecam.state["lecam_anchor_real"]) == pytest.approx(want, rel=1e-5)
@@ -215,3 +229,91 @@ def test_lecam_verifies_and_is_checkpointed(plugins_loaded, tmp_path):
   assert float(lecam.state["lecam_anchor_real"]) == pytest.approx(want, rel=1e-5)
   names = [n for n, _ in tf.train.list_variables(path)]
   assert any(n.startswith("regularisers/lecam_anchor_fake") for n in names), names
+
+
+# ADA (Karras et al. 2020).
+
+def _rgb(n=4, size=6, seed=0):
+  return tf.constant(np.random.default_rng(seed).uniform(-1, 1, [n, size, size, 3]),
+                     tf.float32)
+
+
+def test_ada_ops_golden():
+  from tfgan1.gan import ada_ops
+  x = _rgb()
+  flipped = ada_ops.xflip(x, SEED).numpy()
+  turned = ada_ops.rotate90(x, SEED).numpy()
+  for i in range(4):  # each image is itself or its mirror / one of its 4 quarter turns
+    assert any(np.array_equal(flipped[i], c) for c in (x[i].numpy(), x[i].numpy()[:, ::-1]))
+    assert any(np.array_equal(turned[i], np.rot90(x[i].numpy(), k)) for k in range(4))
+  grey = lambda t: np.mean(np.asarray(t), axis=3, keepdims=True)
+  chroma = lambda t: np.asarray(t) - grey(t)
+  norm = lambda t: np.linalg.norm(chroma(t), axis=3)
+  # hue: a rotation about the grey axis keeps grey level and colourfulness.
+  hued = ada_ops.hue(x, SEED)
+  np.testing.assert_allclose(grey(hued), grey(x), atol=1e-5)
+  np.testing.assert_allclose(norm(hued), norm(x), rtol=1e-4, atol=1e-5)
+  assert np.abs(hued - x).max() > 1e-2
+  # saturation: grey kept, chroma scaled by one factor per image.
+  sat = ada_ops.saturation(x, SEED)
+  np.testing.assert_allclose(grey(sat), grey(x), atol=1e-5)
+  ratio = chroma(sat) / chroma(x)
+  np.testing.assert_allclose(ratio, np.broadcast_to(ratio[:, :1, :1, :1], ratio.shape), rtol=1e-3)
+  # lumaflip: grey negated or kept, chroma kept.
+  flip = ada_ops.lumaflip(x, SEED)
+  np.testing.assert_allclose(chroma(flip), chroma(x), atol=1e-5)
+  assert np.allclose(np.abs(grey(flip)), np.abs(grey(x)), atol=1e-5)
+  # brightness adds and contrast scales one number per image; 1-channel images
+  # pass the RGB-only ops unchanged.
+  b = (ada_ops.brightness(x, SEED) - x).numpy()
+  np.testing.assert_allclose(b, np.broadcast_to(b[:, :1, :1, :1], b.shape), atol=1e-6)
+  c = (ada_ops.contrast(x, SEED) / x).numpy()
+  np.testing.assert_allclose(c, np.broadcast_to(c[:, :1, :1, :1], c.shape), rtol=1e-4)
+  mono = x[..., :1]
+  for op in (ada_ops.lumaflip, ada_ops.hue, ada_ops.saturation):
+    np.testing.assert_array_equal(op(mono, SEED), mono)
+
+
+def test_ada_p_follows_the_sign_of_d_on_reals():
+  from tfgan1.gan.augment import AdaptiveAugment
+  # batch 8 x interval 4 / (kimg 0.32 x 1000): p moves by 0.1 per interval.
+  ada = AdaptiveAugment("xflip,noise", 0.0, 8, 0.6, 0.32, 4)
+  assert ada.speed == pytest.approx(0.1)
+  assert AdaptiveAugment("xflip", 0.0, 64, 0.6, 500, 4).speed == pytest.approx(64 * 4 / 5e5)
+  ps = []
+  for sign in [0.8, 0.9, 0.7, 0.8] + [0.2, 0.1, 0.3, 0.2] + [0.9] * 4:
+    out = ada.after_step({"ada_real_sign": tf.constant(sign)}, tf.constant(True))
+    ps.append(round(float(out["augment_p"]), 6))
+  assert ps == [0.0, 0.0, 0.0, 0.1, 0.1, 0.1, 0.1, 0.0, 0.0, 0.0, 0.0, 0.1]
+  ada.after_step({"ada_real_sign": tf.constant(np.nan)}, tf.constant(False))  # skipped
+  assert float(ada.state["ada_sign_steps"]) == 0.0
+  assert float(ada.state["ada_p"]) == pytest.approx(0.1)
+  x = _rgb(n=64)
+  ada.state["ada_p"].assign(0.0)  # p = 0: no image changes
+  np.testing.assert_array_equal(ada(x, SEED), x)
+
+
+@pytest.mark.skipif(not SHARED_MNIST.is_dir(), reason="needs ../shared/data/mnist")
+def test_ada_verifies_logs_p_and_is_checkpointed(plugins_loaded, tmp_path):
+  from tfgan1.backends.protocol import checkpoint_parts
+  cfg = config_lib.from_dict({
+      "data": {"name": "mnist", "path": str(SHARED_MNIST), "split": "test"},
+      "generator": {"name": "dcgan", "base_channels": 4},
+      "discriminator": {"name": "dcgan", "base_channels": 4},
+      "loss": "hinge", "noise": {"dim": 8},
+      "train": {"batch_size": 8, "jit_compile": False},
+      "augment": {"policy": "ada", "p": 0.5, "adaptive": True, "kimg": 0.032,
+                  "interval": 1}})
+  built = build.everything(cfg)
+  trainer = Trainer(built.gan, cfg.train, built.optimizers, built.noise_fn)
+  real = next(iter(built.data.dataset(8, 0)))
+  z = tf.random.stateless_normal([8, 8], seed=[1, 2])
+  grads = _forms_agree(trainer, real, z, ("classic", "fused"))
+  assert _max_diff(grads["fused"][0], grads["simultaneous"][0]) < 1e-5
+  metrics = trainer.finish(trainer.rule.gradients(real, z, SEED)[2], tf.constant(True))
+  sign = float(metrics["ada_real_sign"])
+  assert float(metrics["augment_p"]) == pytest.approx(0.5 + 0.25 * np.sign(sign - 0.6))
+  parts = checkpoint_parts(trainer.step, trainer.gan, trainer.optimizers, None,
+                           tf.random.Generator.from_seed(0), None, trainer.guard.checkpointed())
+  path = tf.train.Checkpoint(**parts).save(str(tmp_path / "ckpt"))
+  assert any(n.startswith("regularisers/ada_p") for n, _ in tf.train.list_variables(path))

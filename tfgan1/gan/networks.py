@@ -41,11 +41,14 @@ class Networks:
     return out
 
   def after_step(self, metrics, ok):
-    """Lets the penalties and augmentation move their state after a step (`ok`: kept)."""
+    """Lets the penalties and augmentation move their state after a step (`ok`:
+    kept); returns the metrics they report (ADA's p)."""
+    out = {}
     for owner in [t.fn for t in self.penalties] + [self.augment]:
       hook = getattr(owner, "after_step", None)
       if hook is not None:
-        hook(metrics, ok)
+        out.update(hook(metrics, ok) or {})
+    return out
 
   def side_penalties(self, side):
     """[(index in `penalties`, term)] of one side: the index folds each term's seed."""

@@ -21,6 +21,7 @@ loss, penalty, metric and the one-step bracket is computed in float32.
 import functools
 
 from tfgan1 import tfimport
+from tfgan1.gan import augment as augment_lib
 from tfgan1.gan import discriminator_calls
 from tfgan1.gan.networks import split_labels
 from tfgan1.registry import contracts
@@ -101,6 +102,7 @@ def one_step_objective(gan, real, z, seed, step, lam, form):
   total = loss_d + penalty + lam * (g_term + g_penalty)
   metrics.update(g_parts, loss_d=loss_d, loss_g=loss_g, d_real=_mean(real_logits),
                  d_fake=_mean(fake_sg_logits))
+  metrics.update(augment_lib.real_sign_metrics(gan.augment, real_logits))
   return total, metrics
 
 
@@ -114,6 +116,7 @@ def discriminator_objective(gan, real, z, seed, step):
   loss_d = gan.family.discriminator_loss(real_logits, fake_logits)
   penalty, metrics = penalty_terms(gan, real, fake_sg, seed, step, real_y)
   metrics.update(loss_d=loss_d, d_real=_mean(real_logits), d_fake=_mean(fake_logits))
+  metrics.update(augment_lib.real_sign_metrics(gan.augment, real_logits))
   return loss_d + penalty, metrics
 
 
@@ -130,6 +133,7 @@ def both_objectives(gan, real, z, seed, step):
   loss_g = gan.generator_loss(fake_logits, real_logits)
   metrics.update(g_parts, loss_d=loss_d, loss_g=loss_g, d_real=_mean(real_logits),
                  d_fake=_mean(fake_logits))
+  metrics.update(augment_lib.real_sign_metrics(gan.augment, real_logits))
   return loss_d + penalty, loss_g + g_penalty, metrics
 
 
