@@ -209,16 +209,20 @@ def test_lecam_golden_over_steps(plugins_loaded):
   assert float(lecam_value([1.0, 0.0], [0.4, 0.4], 0.2, 0.5)) == pytest.approx(0.125)
 
 
-def test_lecam_verifies_and_is_checkpointed(plugins_loaded, tmp_path):
+def test_lecam_and_zcr_verify_and_lecam_is_checkpointed(plugins_loaded, tmp_path):
   from tfgan1.backends.protocol import checkpoint_parts
-  trainer, real, z = _trainer(["penalties=[{name: lecam, weight: 2.0, start: 0}]"])
+  trainer, real, z = _trainer(["penalties=[{name: lecam, weight: 2.0, start: 0}, "
+                               "{name: zcr, weight: 5.0, sigma: 0.3}, "
+                               "{name: zcr_g, weight: 0.5, sigma: 0.3}]"])
+  assert [t.side for t in trainer.gan.penalties] == ["d", "d", "g"]
   lecam = trainer.gan.penalties[0].fn
   lecam.state["lecam_anchor_real"].assign(0.3)  # anchors that bind
   lecam.state["lecam_anchor_fake"].assign(-0.2)
   assert verify.check(trainer, real, z, SEED)["ok"]
   # Trainer.finish, which every rule's update ends with, moves the anchors.
   metrics = trainer.finish(trainer.rule.gradients(real, z, SEED)[2], tf.constant(True))
-  assert float(metrics["penalty/lecam"]) > 0
+  assert float(metrics["penalty/lecam"]) > 0 and float(metrics["penalty/zcr"]) > 0
+  assert float(metrics["penalty/zcr_g"]) < 0
   want = 0.99 * 0.3 + 0.01 * float(metrics["d_real"])
   assert float(lecam.state["lecam_anchor_real"]) == pytest.approx(want, rel=1e-5)
   parts = checkpoint_parts(trainer.step, trainer.gan, trainer.optimizers, None,
@@ -294,13 +298,16 @@ def test_ada_p_follows_the_sign_of_d_on_reals():
 
 
 @pytest.mark.skipif(not SHARED_MNIST.is_dir(), reason="needs ../shared/data/mnist")
-def test_ada_verifies_logs_p_and_is_checkpointed(plugins_loaded, tmp_path):
+def test_ada_with_bcr_lecam_orthogonal_verifies_logs_p_and_is_checkpointed(
+    plugins_loaded, tmp_path):
   from tfgan1.backends.protocol import checkpoint_parts
   cfg = config_lib.from_dict({
       "data": {"name": "mnist", "path": str(SHARED_MNIST), "split": "test"},
       "generator": {"name": "dcgan", "base_channels": 4},
       "discriminator": {"name": "dcgan", "base_channels": 4},
       "loss": "hinge", "noise": {"dim": 8},
+      "penalties": [{"name": "bcr", "weight": 10.0}, {"name": "lecam", "weight": 0.3},
+                    {"name": "orthogonal", "weight": 1e-4}],
       "train": {"batch_size": 8, "jit_compile": False},
       "augment": {"policy": "ada", "p": 0.5, "adaptive": True, "kimg": 0.032,
                   "interval": 1}})
@@ -308,8 +315,8 @@ def test_ada_verifies_logs_p_and_is_checkpointed(plugins_loaded, tmp_path):
   trainer = Trainer(built.gan, cfg.train, built.optimizers, built.noise_fn)
   real = next(iter(built.data.dataset(8, 0)))
   z = tf.random.stateless_normal([8, 8], seed=[1, 2])
-  grads = _forms_agree(trainer, real, z, ("classic", "fused"))
-  assert _max_diff(grads["fused"][0], grads["simultaneous"][0]) < 1e-5
+  result = verify.check(trainer, real, z, SEED)
+  assert result["ok"], result
   metrics = trainer.finish(trainer.rule.gradients(real, z, SEED)[2], tf.constant(True))
   sign = float(metrics["ada_real_sign"])
   assert float(metrics["augment_p"]) == pytest.approx(0.5 + 0.25 * np.sign(sign - 0.6))
@@ -317,3 +324,39 @@ def test_ada_verifies_logs_p_and_is_checkpointed(plugins_loaded, tmp_path):
                            tf.random.Generator.from_seed(0), None, trainer.guard.checkpointed())
   path = tf.train.Checkpoint(**parts).save(str(tmp_path / "ckpt"))
   assert any(n.startswith("regularisers/ada_p") for n, _ in tf.train.list_variables(path))
+
+
+# Consistency regularisation (Zhao et al. 2021).
+
+def test_bcr_golden(plugins_loaded):
+  from tfgan1.plugins.penalties.consistency import BalancedConsistency
+  from tfgan1.gan.augment import Augment
+  x = _rgb(n=8)
+  y = -0.5 * _rgb(n=8, seed=3)
+  corner = lambda t: t[:, 0, 0, 0]  # D: the top-left pixel, which a flip moves
+  got = float(BalancedConsistency(real=1.0, fake=0.5, policy="xflip")(corner, x, y, SEED))
+  flip = Augment("xflip", 1.0)
+  fold = tf.random.experimental.stateless_fold_in
+  mse = lambda a, b: float(np.mean((np.asarray(a) - np.asarray(b)) ** 2))
+  want = (mse(corner(x), corner(flip(x, fold(SEED, 0))))
+          + 0.5 * mse(corner(y), corner(flip(y, fold(SEED, 1)))))
+  assert got == pytest.approx(want, rel=1e-6) and got > 0
+  symmetric = (x + tf.reverse(x, [2])) / 2  # a flip changes nothing: 0
+  assert float(BalancedConsistency(policy="xflip")(corner, symmetric, symmetric, SEED)) == 0.0
+
+
+def test_zcr_golden(plugins_loaded):
+  from tfgan1.plugins.penalties.consistency import LatentConsistencyD, LatentConsistencyG
+  noise = tf.constant(np.random.default_rng(4).normal(size=[6, 3]), tf.float32)
+  dz = 0.1 * tf.random.stateless_normal([6, 3], SEED).numpy()
+  # D(G(n)) = sum(n): the D term is mean((sum dz)^2).
+  d_term = LatentConsistencyD(sigma=0.1)(None, None, None, SEED, noise=noise,
+                                         fake_scores=lambda n: tf.reduce_sum(n, axis=1))
+  assert float(d_term) == pytest.approx(np.mean(dz.sum(axis=1) ** 2), rel=1e-5)
+  # G(n) = n @ W: the G term is -mean((dz @ W)^2), over every output entry.
+  keras = build.keras
+  inputs = keras.Input((3,))
+  g = keras.Model(inputs, keras.layers.Dense(2, use_bias=False)(inputs))
+  w = g.layers[-1].kernel.numpy()
+  g_term = LatentConsistencyG(sigma=0.1)(g, noise, SEED)
+  assert float(g_term) == pytest.approx(-np.mean((dz @ w) ** 2), rel=1e-4)

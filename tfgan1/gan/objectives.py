@@ -50,14 +50,24 @@ def _weighted(terms, compute, seed, step):
   return total, parts
 
 
-def penalty_terms(gan, real, fake_sg, seed, step, labels=None):
+def penalty_terms(gan, real, fake_sg, seed, step, labels=None, z=None):
   """Sum of weighted D penalties (only D moves: `fake_sg` is stop-gradient).
 
   A conditional D reads the real batch's `labels` for every penalty input.
+  Penalties that declare `reads_noise` get the step's noise `z` too, and D's
+  scores of stop-gradient G(noise) (zCR).
   """
   d_call = functools.partial(gan.penalty_d_call, labels=labels)
-  return _weighted(gan.side_penalties("d"), lambda t, s: t.fn(d_call, real, fake_sg, s),
-                   seed, step)
+
+  def compute(term, term_seed):
+    if not contracts.hook(term.fn, "penalty", "reads_noise"):
+      return term.fn(d_call, real, fake_sg, term_seed)
+    noise, fake_y = split_labels(z)
+    def fake_scores(other):
+      fake, _ = gan.g_call(other if fake_y is None else (other, fake_y))
+      return gan.d_call(tf.stop_gradient(fake), fake_y)
+    return term.fn(d_call, real, fake_sg, term_seed, noise=noise, fake_scores=fake_scores)
+  return _weighted(gan.side_penalties("d"), compute, seed, step)
 
 
 def generator_penalty_terms(gan, z, seed, step):
@@ -89,7 +99,7 @@ def one_step_objective(gan, real, z, seed, step, lam, form):
   else:
     fake_sg_logits = gan.d_call(fake_sg, fake_y)
   loss_d = gan.family.discriminator_loss(real_logits, fake_sg_logits)
-  penalty, metrics = penalty_terms(gan, real, fake_sg, seed, step, real_y)
+  penalty, metrics = penalty_terms(gan, real, fake_sg, seed, step, real_y, z)
   g_penalty, g_parts = generator_penalty_terms(gan, z, seed, step)
   if form == "classic":
     loss_g = gan.generator_loss(gan.d_call(fake, fake_y), real_logits)
@@ -114,7 +124,7 @@ def discriminator_objective(gan, real, z, seed, step):
   real_logits = gan.d_call(real, real_y)
   fake_logits = gan.d_call(fake_sg, fake_y)
   loss_d = gan.family.discriminator_loss(real_logits, fake_logits)
-  penalty, metrics = penalty_terms(gan, real, fake_sg, seed, step, real_y)
+  penalty, metrics = penalty_terms(gan, real, fake_sg, seed, step, real_y, z)
   metrics.update(loss_d=loss_d, d_real=_mean(real_logits), d_fake=_mean(fake_logits))
   metrics.update(augment_lib.real_sign_metrics(gan.augment, real_logits))
   return loss_d + penalty, metrics
@@ -128,7 +138,8 @@ def both_objectives(gan, real, z, seed, step):
   real_logits = gan.d_call(real, real_y)
   fake_logits = gan.d_call(fake, fake_y)
   loss_d = gan.family.discriminator_loss(real_logits, fake_logits)
-  penalty, metrics = penalty_terms(gan, real, tf.stop_gradient(fake), seed, step, real_y)
+  penalty, metrics = penalty_terms(gan, real, tf.stop_gradient(fake), seed, step, real_y,
+                                   z)
   g_penalty, g_parts = generator_penalty_terms(gan, z, seed, step)
   loss_g = gan.generator_loss(fake_logits, real_logits)
   metrics.update(g_parts, loss_d=loss_d, loss_g=loss_g, d_real=_mean(real_logits),

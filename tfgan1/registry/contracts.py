@@ -38,9 +38,12 @@ CONTRACTS = {
     # state: {name: tf.Variable} kept in the run's checkpoint; after_step(metrics,
     # ok): after every step (ok: it was kept), to move that state; the penalty's
     # value must read the state only, so every gradient call of a step agrees.
+    # reads_noise: also called with noise= (the step's noise, labels apart) and
+    # fake_scores= (fn(noise) -> D's logits on stop-gradient G(noise), the step's
+    # fake labels): zCR's D term.
     "penalty": Contract(required=((None, ("d_call", "real", "fake", "seed")),),
                         hooks={"needs_eager": False, "side": "d", "state": {},
-                               "after_step": _nothing}),
+                               "after_step": _nothing, "reads_noise": False}),
     # A penalty with side "g": penalty(generator, z, seed) -> scalar, added to
     # L_G; `generator` is G's Keras model, `z` the step's noise (or (noise,
     # labels)). It must not read D's weights: only G's may reach it.
