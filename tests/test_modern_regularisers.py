@@ -360,3 +360,52 @@ def test_zcr_golden(plugins_loaded):
   w = g.layers[-1].kernel.numpy()
   g_term = LatentConsistencyG(sigma=0.1)(g, noise, SEED)
   assert float(g_term) == pytest.approx(-np.mean((dz @ w) ** 2), rel=1e-4)
+
+
+# ACGAN (Odena et al. 2017).
+
+def test_acgan_loss_golden(plugins_loaded):
+  loss = build.registry.LOSSES.get("acgan")()
+  half, quarter = np.log(0.5), np.log(0.25)
+  real = tf.constant([[0.0, half], [0.0, quarter]])
+  fake = tf.constant([[0.0, half], [2.0, half]])
+  # L_D: softplus(-0) + mean(softplus(0), softplus(2)) + CE real (ln2 + ln4)/2 + CE fake ln2.
+  want_d = (np.log(2) + (np.log(2) + np.log1p(np.exp(2))) / 2
+            + (np.log(2) + np.log(4)) / 2 + np.log(2))
+  assert float(loss.discriminator_loss(real, fake)) == pytest.approx(want_d, rel=1e-6)
+  # L_G (non-saturating): mean(softplus(-0), softplus(-2)) + CE fake ln2.
+  want_g = (np.log(2) + np.log1p(np.exp(-2))) / 2 + np.log(2)
+  assert float(loss.generator_loss(fake)) == pytest.approx(want_g, rel=1e-6)
+  hinge = build.registry.LOSSES.get("acgan")(adversarial="hinge", class_weight=0.5)
+  # hinge L_G = -mean(D(G(z))) = -1, plus 0.5 x ln2.
+  assert float(hinge.generator_loss(fake)) == pytest.approx(-1.0 + 0.5 * np.log(2), rel=1e-6)
+  with pytest.raises(ValueError, match=r"shape \[batch, 2\]"):
+    loss.generator_loss(tf.zeros([4, 1]))
+  with pytest.raises(ValueError, match="non-relativistic"):
+    build.registry.LOSSES.get("acgan")(adversarial="relativistic")
+
+
+@pytest.mark.skipif(not SHARED_MNIST.is_dir(), reason="needs ../shared/data/mnist")
+def test_acgan_head_verifies(plugins_loaded):
+  cfg = config_lib.from_dict({
+      "data": {"name": "mnist", "path": str(SHARED_MNIST), "split": "test", "labels": True},
+      "generator": {"name": "dcgan", "base_channels": 4, "conditional": True},
+      "discriminator": {"name": "dcgan", "base_channels": 4, "conditional": True,
+                        "head": "acgan"},
+      "loss": {"name": "acgan", "adversarial": "hinge"}, "noise": {"dim": 8},
+      "train": {"batch_size": 8, "jit_compile": False}})
+  built = build.everything(cfg)
+  trainer = Trainer(built.gan, cfg.train, built.optimizers, built.noise_fn)
+  real = next(iter(built.data.dataset(8, 0)))
+  z = built.noise_fn(tf.random.Generator.from_seed(0), 8)
+  outputs = trainer.gan.d_call(*real)
+  assert outputs.shape == (8, 2) and float(tf.reduce_max(outputs[:, 1])) <= 0.0  # log p
+  result = verify.check(trainer, real, z, SEED)
+  assert result["ok"], result
+  assert "one_step_fused_vs_simultaneous/discriminator" in result["pairs"]
+
+
+def test_acgan_without_its_head_is_one_line(plugins_loaded):
+  with pytest.raises(UserError, match=r"^loss: 'acgan' cannot read the outputs of "
+                     r"discriminator 'mlp': .*shape \[batch, 2\]"):
+    _trainer(["loss.name=acgan"])
