@@ -409,3 +409,13 @@ def test_acgan_without_its_head_is_one_line(plugins_loaded):
   with pytest.raises(UserError, match=r"^loss: 'acgan' cannot read the outputs of "
                      r"discriminator 'mlp': .*shape \[batch, 2\]"):
     _trainer(["loss.name=acgan"])
+
+
+def test_tf1_graph_refuses_what_it_would_ignore_or_cannot_hold(plugins_loaded):
+  from tfgan1.backends.tf1_graph import checks
+  base = {"data": "ring8", "generator": "mlp", "discriminator": "mlp", "loss": "hinge",
+          "train": {"backend": "tf1_graph"}}
+  with pytest.raises(UserError, match=r"^penalties\[0\].name: 'lecam' is not supported"):
+    checks.check(config_lib.from_dict({**base, "penalties": [{"name": "lecam"}]}))
+  with pytest.raises(UserError, match=r"^augment: is not supported with train.backend=tf1_graph"):
+    checks.check(config_lib.from_dict({**base, "augment": {"policy": "ada", "adaptive": True}}))
