@@ -61,7 +61,7 @@ def test_g_penalty_moves_only_g_in_every_rule(plain):
   for name in ("simultaneous",) + ONE_STEP:
     assert _max_diff(grads[name][0], base_grads[name][0]) < 1e-6, name  # D unchanged
     assert _max_diff(grads[name][1], base_grads[name][1]) > 1e-3, name  # G moved
-  result = verify.check(trainer, real, z, SEED)
+  result = verify.report(grads, verify.cancelling_scale(trainer, real, z))  # = --verify
   assert result["ok"], result
   # alternating: its G update's gradient is the simultaneous rule's (same weights)
   alt_d, alt_g, _ = trainer.rule_for("alternating").gradients(real, z, SEED)
@@ -69,7 +69,7 @@ def test_g_penalty_moves_only_g_in_every_rule(plain):
   assert _max_diff(alt_d, grads["simultaneous"][0]) < 1e-6
 
 
-def _forms_agree(trainer, real, z, forms):
+def _forms_agree(trainer, real, z, forms, ok=True):
   """`--verify`'s comparison for some one-step forms only (the full one: above)."""
   grads = {"simultaneous": trainer.rule_for("simultaneous").gradients(real, z, SEED)[:2]}
   one_step = trainer.rule_for("one_step")
@@ -77,8 +77,8 @@ def _forms_agree(trainer, real, z, forms):
     grads[form] = one_step._unscaled(real, z, SEED, form)  # pylint: disable=protected-access
   numpy = {k: ([g.numpy() for g in d], [g.numpy() for g in g_]) for k, (d, g_) in grads.items()}
   result = verify.report(numpy)
-  assert result["ok"], result
-  return numpy
+  assert result["ok"] == ok, result
+  return result
 
 
 def _d_reading_penalty(trainer, frozen):
@@ -97,11 +97,12 @@ def _d_reading_penalty(trainer, frozen):
 def test_g_penalty_reading_d_weights_fails_verify(plugins_loaded):
   trainer, real, z = _trainer()
   trainer.gan.penalties = [_d_reading_penalty(trainer, frozen=False)]
-  wrong = verify.check(trainer, real, z, SEED)
-  assert not wrong["ok"]
-  assert wrong["pairs"]["one_step_fused_vs_simultaneous/discriminator"]["relative"] > 1e-2
+  wrong = _forms_agree(trainer, real, z, ("classic", "fused"), ok=False)
+  for form in ("classic", "fused"):
+    assert wrong["pairs"][f"{form}_vs_simultaneous/discriminator"]["relative"] > 1e-2
+    assert wrong["pairs"][f"{form}_vs_simultaneous/generator"]["relative"] < 1e-5
   trainer.gan.penalties = [_d_reading_penalty(trainer, frozen=True)]
-  assert verify.check(trainer, real, z, SEED)["ok"]
+  _forms_agree(trainer, real, z, ("classic", "fused"))
 
 
 def test_g_penalty_lazy_every_and_metrics(plugins_loaded):
@@ -315,8 +316,7 @@ def test_ada_with_bcr_lecam_orthogonal_verifies_logs_p_and_is_checkpointed(
   trainer = Trainer(built.gan, cfg.train, built.optimizers, built.noise_fn)
   real = next(iter(built.data.dataset(8, 0)))
   z = tf.random.stateless_normal([8, 8], seed=[1, 2])
-  result = verify.check(trainer, real, z, SEED)
-  assert result["ok"], result
+  _forms_agree(trainer, real, z, ("classic", "stateless", "fused"))
   metrics = trainer.finish(trainer.rule.gradients(real, z, SEED)[2], tf.constant(True))
   sign = float(metrics["ada_real_sign"])
   assert float(metrics["augment_p"]) == pytest.approx(0.5 + 0.25 * np.sign(sign - 0.6))
@@ -400,9 +400,7 @@ def test_acgan_head_verifies(plugins_loaded):
   z = built.noise_fn(tf.random.Generator.from_seed(0), 8)
   outputs = trainer.gan.d_call(*real)
   assert outputs.shape == (8, 2) and float(tf.reduce_max(outputs[:, 1])) <= 0.0  # log p
-  result = verify.check(trainer, real, z, SEED)
-  assert result["ok"], result
-  assert "one_step_fused_vs_simultaneous/discriminator" in result["pairs"]
+  _forms_agree(trainer, real, z, ("classic", "fused"))
 
 
 def test_acgan_without_its_head_is_one_line(plugins_loaded):
