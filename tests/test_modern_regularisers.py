@@ -105,14 +105,40 @@ def test_g_penalty_reading_d_weights_fails_verify(plugins_loaded):
   _forms_agree(trainer, real, z, ("classic", "fused"))
 
 
-def test_g_penalty_lazy_every_and_metrics(plugins_loaded):
+class _Reporter:
+  """A G penalty with a report and state (the shape path-length regularisation
+  needs: a running mean moved by what the lazy step measured)."""
+  side = "g"
+  reports = ("mean_output",)
+
+  def __init__(self):
+    self.state = {"seen": tf.Variable(0.0)}
+
+  def __call__(self, generator, z, seed):
+    mean = tf.reduce_mean(g_penalties.generate(generator, z))
+    return tf.square(mean), {"mean_output": mean}
+
+  def after_step(self, metrics, ok):
+    self.state["seen"].assign(tf.where(ok, metrics["penalty/reporter/mean_output"],
+                                       self.state["seen"]))
+
+
+def test_g_penalty_lazy_every_reports_and_state(plugins_loaded):
   trainer, real, z = _trainer(["penalties=[{name: orthogonal, weight: 0.5, every: 2}]"])
+  trainer.gan.penalties.append(PenaltyTerm("reporter", _Reporter(), 1.0, 2, side="g"))
   one_step = trainer.rule_for("one_step")
   _, _, metrics = one_step.gradients(real, z, SEED)
   assert float(metrics["penalty/orthogonal"]) > 0
-  trainer.step.assign(1)  # not a multiple of `every`: the term is off
-  _, _, metrics = one_step.gradients(real, z, SEED)
+  mean = float(metrics["penalty/reporter/mean_output"])
+  assert float(metrics["penalty/reporter"]) == pytest.approx(mean ** 2) and mean != 0
+  trainer.finish(metrics, tf.constant(True))  # step 0 -> 1; after_step reads the report
+  assert float(trainer.gan.penalties[1].fn.state["seen"]) == pytest.approx(mean)
+  _, _, metrics = one_step.gradients(real, z, SEED)  # step 1: not a multiple of `every`
   assert float(metrics["penalty/orthogonal"]) == 0.0
+  assert float(metrics["penalty/reporter/mean_output"]) == 0.0
+  assert "seen" in trainer.gan.state()
+  alternating = trainer.rule_for("alternating").gradients(real, z, SEED)[2]
+  assert {"penalty/reporter", "penalty/reporter/mean_output"} <= set(alternating)
 
 
 def test_bad_side_is_refused():

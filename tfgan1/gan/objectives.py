@@ -33,19 +33,28 @@ def _weighted(terms, compute, seed, step):
   """(sum of weight x every x value, {penalty/<name>: value}) over `terms`.
 
   `terms`: [(index, PenaltyTerm)]; `compute(term, seed)` gives its value, with
-  the step's seed folded by the term's index, so each term draws its own.
+  the step's seed folded by the term's index, so each term draws its own. A
+  penalty declaring `reports` returns (value, {name: scalar}) instead; those
+  scalars join the metrics as penalty/<term>/<name> (0 on a lazy step it skips).
   """
   total = tf.constant(0.0, tf.float32)
   parts = {}
   for i, term in terms:
     term_seed = tf.random.experimental.stateless_fold_in(seed, i)
-    value_fn = lambda t=term, s=term_seed: tf.cast(compute(t, s), tf.float32)
+    reports = tuple(contracts.hook(term.fn, "penalty", "reports"))
+    def value_fn(t=term, s=term_seed, reports=reports):
+      out = compute(t, s)
+      value, extra = out if reports else (out, {})
+      return tf.cast(value, tf.float32), {k: tf.cast(extra[k], tf.float32) for k in reports}
     if term.every == 1:
-      value = value_fn()
+      value, extra = value_fn()
     else:  # lazy regularisation (StyleGAN2): every k steps, weight scaled by k
       # tf.equal, not ==: in a TF1 graph `==` on tensors is object identity.
-      value = tf.cond(tf.equal(step % term.every, 0), value_fn, lambda: tf.constant(0.0))
+      value, extra = tf.cond(tf.equal(step % term.every, 0), value_fn,
+                             lambda r=reports: (tf.constant(0.0), {k: tf.constant(0.0)
+                                                                   for k in r}))
     parts[f"penalty/{term.name}"] = value
+    parts.update({f"penalty/{term.name}/{k}": v for k, v in extra.items()})
     total += term.weight * term.every * value
   return total, parts
 
@@ -149,7 +158,12 @@ def both_objectives(gan, real, z, seed, step):
 
 
 def generator_objective(gan, real, z, seed=None, step=0):
-  """L_G (+ the G penalties at `step`) for a G update.
+  """L_G (+ the G penalties at `step`) for a G update (`generator_objective_parts`'s loss)."""
+  return generator_objective_parts(gan, real, z, seed, step)[0]
+
+
+def generator_objective_parts(gan, real, z, seed=None, step=0):
+  """(L_G + the G penalties at `step`, the G penalties' metrics) for a G update.
 
   D(x) is computed only for families whose G loss reads it (relativistic ones
   set `generator_needs_real = True`); the others get `real_logits=None`. `seed`
@@ -164,7 +178,7 @@ def generator_objective(gan, real, z, seed=None, step=0):
     real_logits = tf.stop_gradient(gan.d_call(real, real_y))
   loss_g = gan.generator_loss(fake_logits, real_logits)
   if not gan.side_penalties("g"):
-    return loss_g
-  g_penalty, _ = generator_penalty_terms(
+    return loss_g, {}
+  g_penalty, parts = generator_penalty_terms(
       gan, z, tf.zeros([2], tf.int32) if seed is None else seed, step)
-  return loss_g + g_penalty
+  return loss_g + g_penalty, parts

@@ -40,16 +40,20 @@ CONTRACTS = {
     # value must read the state only, so every gradient call of a step agrees.
     # reads_noise: also called with noise= (the step's noise, labels apart) and
     # fake_scores= (fn(noise) -> D's logits on stop-gradient G(noise), the step's
-    # fake labels): zCR's D term.
+    # fake labels): zCR's D term. reports: names of extra scalars; the call then
+    # returns (value, {name: scalar}), logged as penalty/<key>/<name> and seen by
+    # after_step in its metrics (0 on steps a lazy `every` skips).
     "penalty": Contract(required=((None, ("d_call", "real", "fake", "seed")),),
                         hooks={"needs_eager": False, "side": "d", "state": {},
-                               "after_step": _nothing, "reads_noise": False}),
+                               "after_step": _nothing, "reads_noise": False,
+                               "reports": ()}),
     # A penalty with side "g": penalty(generator, z, seed) -> scalar, added to
     # L_G; `generator` is G's Keras model, `z` the step's noise (or (noise,
-    # labels)). It must not read D's weights: only G's may reach it.
+    # labels)). It must not read D's weights: only G's may reach it. Its state,
+    # after_step and reports hooks are the D penalty's.
     "generator_penalty": Contract(required=((None, ("generator", "z", "seed")),),
                                   hooks={"needs_eager": False, "state": {},
-                                         "after_step": _nothing}),
+                                         "after_step": _nothing, "reports": ()}),
     # generator(keras, spec, latent_dim, **kw) and discriminator(keras, spec, **kw)
     # build Keras models; a layer with `tfgan1_after_update()` refreshes its
     # state once per D update (spectral norm's power iteration).
