@@ -8,7 +8,7 @@ _PLUGIN_PACKAGES = ["losses", "penalties", "architectures", "datasets", "precisi
 
 setuptools.setup(
     name="tfgan1",
-    version="0.1.0",
+    version="0.2.0",
     description="GAN training with custom TensorFlow 2 loops, one-step losses and plugins",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
@@ -30,7 +30,9 @@ setuptools.setup(
                     "tfds": ["tensorflow-datasets"],
                     "plot": ["matplotlib"],
                     "gpu": ["tensorflow[and-cuda]>=2.21"],
-                    "profile": ["tensorboard-plugin-profile"]},
+                    "profile": ["tensorboard-plugin-profile"],
+                    # `[docs]`: the user guide as a site (`mkdocs build --strict`).
+                    "docs": ["mkdocs>=1.6", "mkdocs-material>=9", "mkdocstrings[python]>=0.25"]},
     entry_points={
         "tfgan1.plugins": [f"{p} = tfgan1.plugins.{p}" for p in _PLUGIN_PACKAGES],
         "console_scripts": ["tfgan1-run = tfgan1.run:entry"],

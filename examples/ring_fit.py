@@ -21,4 +21,4 @@ gan.fit(ring.dataset(batch_size=256, seed=0), epochs=20, steps_per_epoch=1000, v
                    keras.callbacks.BackupAndRestore("runs/ring_fit/backup")])
 
 samples = gan.ema_generator.predict(keras.random.normal([2500, 2], seed=1), verbose=0)
-print(ring.evaluate(samples))  # PacGAN's measures: modes, high_quality, reverse_kl
+print(tfgan1.EVALUATORS.get("modes")(ring).evaluate(samples))  # PacGAN's modes, high_quality, reverse_kl

@@ -99,7 +99,8 @@ def test_console_lines_and_train_log(short_run):
   assert re.search(r"^step 20/60 \| [\d.]+ steps/s \| ETA \d+:\d\d:\d\d \| loss_d=\S+ loss_g=",
                    out.stderr, re.M), out.stderr[-2000:]
   assert re.fullmatch(r"done: step 60 in \d+:\d\d:\d\d \| modes=\d high_quality=\S+ "
-                      r"reverse_kl=\S+ \| loss_d=\S+ loss_g=\S+", lines[-1]), lines[-1]
+                      r"reverse_kl=\S+ reverse_kl_pacgan=\S+ \| loss_d=\S+ loss_g=\S+",
+                      lines[-1]), lines[-1]
   # No absl prefix and no alarming library line on the console; the full
   # format is in train.log.
   assert not [l for l in lines if re.match(r"[IWEF]\d{4} ", l)], out.stderr[-3000:]

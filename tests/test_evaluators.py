@@ -163,26 +163,159 @@ def test_inception_path_with_a_stand_in_network():
   evaluator = inception.InceptionScores(_Images(images), network=network, batch_size=16,
                                         kid_subset_size=40)
   same = evaluator.evaluate(images / 127.5 - 1.0)
-  assert set(same) == {"fid", "kid", "kid_std", "precision", "recall", "density",
-                       "coverage", "is", "is_std"}
-  assert abs(same["fid"]) < 1e-6 and same["precision"] == same["recall"] == 1.0
-  assert same["coverage"] == 1.0 and 1.0 <= same["is"] <= 5.0
+  assert set(same) == {f"{k}_custom" for k in ("fid", "kid", "kid_std", "precision", "recall",
+                                               "density", "coverage", "is", "is_std")}
+  assert abs(same["fid_custom"]) < 1e-6 and same["precision_custom"] == same["recall_custom"] == 1.0
+  assert same["coverage_custom"] == 1.0 and same["density_custom"] == 1.0
+  assert 1.0 <= same["is_custom"] <= 5.0
   assert [s[0] for s in seen[:3]] == [(16, 299, 299, 3), (16, 299, 299, 3), (8, 299, 299, 3)]
   assert all(-1.0 <= lo and hi <= 1.0 for _, lo, hi in seen)
   dark = evaluator.evaluate(images / 127.5 - 1.0 - 1.0)  # clipped to black images
-  assert dark["fid"] > 1e-3 and dark["precision"] < 0.5
+  assert dark["fid_custom"] > 1e-3 and dark["precision_custom"] < 0.5
 
 
-def test_inception_without_weights_is_one_line_and_no_metrics(tmp_path, caplog):
-  from tfgan1.plugins.evaluators import inception
+def test_inception_without_its_network_is_one_line_and_no_metrics(tmp_path, caplog):
+  from tfgan1.plugins.evaluators import fid_graph, inception
   images = np.zeros((4, 8, 8, 1), np.uint8)
   missing = str(tmp_path / "inception_v3.h5")
-  evaluator = inception.InceptionScores(_Images(images), weights=missing)
+  keras_net = inception.InceptionScores(_Images(images), network="keras_imagenet",
+                                        weights=missing)
+  standard = inception.InceptionScores(_Images(images))  # the 2015 graph: not in the cache
   with caplog.at_level(logging.WARNING):
-    assert evaluator.evaluate(np.zeros((4, 8, 8, 1))) == {}
-    assert evaluator.evaluate(np.zeros((4, 8, 8, 1))) == {}
-  lines = [r.getMessage() for r in caplog.records if "inception" in r.getMessage()]
-  assert len(lines) == 1 and "\n" not in lines[0] and missing in lines[0]
+    for evaluator in (keras_net, standard, keras_net, standard):
+      assert evaluator.evaluate(np.zeros((4, 8, 8, 1))) == {}
+  lines = [r.getMessage() for r in caplog.records if "inception" in r.getMessage().lower()]
+  assert len(lines) == 2 and not any("\n" in l for l in lines)
+  assert missing in lines[0]
+  assert fid_graph.URL in lines[1] and fid_graph.default_folder() in lines[1]
+  assert "no published checksum" in lines[1] and "graph: PATH" in lines[1]
+  _user_error(lambda: inception.InceptionScores(_Images(images), network="fid"),
+              "'inception' network: 'fid' is not allowed", "inception_2015, keras_imagenet")
+
+
+# --- the 2015 Inception graph: a small synthetic GraphDef with its tensor names ---------
+
+def _synthetic_graph(path, dim=64, classes=1008):
+  """A GraphDef laid out like classify_image_graph_def.pb: a decoded image [H, W, 3]
+  (0-255) -> ExpandDims [1, H, W, 3] -> ResizeBilinear 299x299 -> (x - 128) / 128 ->
+  ... -> pool_3 [1, 1, 1, dim] -> softmax/logits/MatMul (+ bias) -> softmax, all at
+  batch 1 as the original. dim is 64, not 2048, so the statistics stay cheap."""
+  import tensorflow as tf
+  rng = np.random.default_rng(0)
+  graph = tf.Graph()
+  with graph.as_default():
+    decoded = tf.compat.v1.placeholder(tf.float32, [None, None, 3], name="DecodeJpeg")
+    x = tf.expand_dims(decoded, 0, name="ExpandDims")
+    x = tf.compat.v1.image.resize_bilinear(x, [299, 299], name="ResizeBilinear")
+    x = tf.nn.avg_pool2d((x - 128.0) / 128.0, 23, 23, "VALID")  # [1, 13, 13, 3]
+    kernel = tf.constant(rng.standard_normal((1, 1, 3, dim)).astype(np.float32))
+    x = tf.nn.relu(tf.nn.conv2d(x, kernel, 1, "VALID") + 0.1)
+    pool = tf.nn.avg_pool2d(x, 13, 1, "VALID", name="pool_3")
+    flat = tf.reshape(pool, [1, dim], name="pool_3/_reshape")
+    weights = tf.constant(rng.standard_normal((dim, classes)).astype(np.float32) * 0.05)
+    logits = tf.matmul(flat, weights, name="softmax/logits/MatMul")
+    tf.nn.softmax(logits + 1.0, name="softmax")
+  with open(path, "wb") as f:
+    f.write(graph.as_graph_def().SerializeToString())
+  return path
+
+
+def _fed_as_ttur(raw, pixels):
+  """Features and logits the original way: a TF1 session fed one image at a time
+  at FID_Inception_Net/ExpandDims:0 (TTUR fid.py), logits as improved-gan's."""
+  import tensorflow as tf
+  graph = tf.Graph()
+  with graph.as_default():
+    graph_def = tf.compat.v1.GraphDef()
+    graph_def.ParseFromString(raw)
+    tf.compat.v1.import_graph_def(graph_def, name="FID_Inception_Net")
+    pool = graph.get_tensor_by_name("FID_Inception_Net/pool_3:0")
+    w = graph.get_operation_by_name("FID_Inception_Net/softmax/logits/MatMul").inputs[1]
+    logits = tf.matmul(tf.squeeze(pool, [1, 2]), w)
+    with tf.compat.v1.Session(graph=graph) as sess:
+      out = [sess.run([pool, logits], {"FID_Inception_Net/ExpandDims:0": p[None]})
+             for p in pixels]
+  return (np.concatenate([o[0].reshape(1, -1) for o in out]),
+          np.concatenate([o[1] for o in out]))
+
+
+def test_the_2015_graph_is_loaded_fed_and_read_as_the_original_fid_code(tmp_path, caplog):
+  import tarfile
+  import tensorflow as tf
+  from tfgan1.evaluation import refstats
+  from tfgan1.plugins.evaluators import fid_graph, inception
+  pb = _synthetic_graph(str(tmp_path / fid_graph.GRAPH_FILE))
+  raw = open(pb, "rb").read()
+  rng = np.random.default_rng(1)
+  images = rng.integers(0, 256, (24, 12, 12, 3)).astype(np.uint8)
+  # Batched TF2 path == one image at a time through a TF1 session.
+  features, logits = fid_graph.graph_network(tf, raw)(images.astype(np.float32))
+  want_f, want_l = _fed_as_ttur(raw, images.astype(np.float32))
+  assert features.shape == (24, 64) and logits.shape == (24, 1008)
+  np.testing.assert_allclose(features, want_f, rtol=1e-4, atol=1e-5)
+  np.testing.assert_allclose(logits, want_l, rtol=1e-4, atol=1e-5)
+  # The .tgz (found in a folder) reads the same graph; a pinned checksum is checked.
+  with tarfile.open(tmp_path / "inception-2015-12-05.tgz", "w:gz") as archive:
+    archive.add(pb, arcname=fid_graph.GRAPH_FILE)
+  folder = tmp_path / "cache"
+  folder.mkdir()
+  (tmp_path / "inception-2015-12-05.tgz").rename(folder / "inception-2015-12-05.tgz")
+  assert fid_graph.read_bytes(fid_graph.locate(str(folder))) == raw
+  # The evaluator on the graph: plain metric names, the pixels fed unscaled.
+  evaluator = inception.InceptionScores(_Images(images), graph=pb, batch_size=10,
+                                        kid_subset_size=1000)
+  with caplog.at_level(logging.WARNING):
+    same = evaluator.evaluate(images / 127.5 - 1.0)
+  assert set(same) == {"fid", "kid", "kid_std", "precision", "recall", "density",
+                       "coverage", "is", "is_std"}
+  # The real set is the same 24 images in another order: FID 0 to float32 rounding.
+  assert abs(same["fid"]) < 1e-4 and same["coverage"] == 1.0 and same["density"] == 1.0
+  kid_lines = [r.getMessage() for r in caplog.records if "KID subsets" in r.getMessage()]
+  assert kid_lines == ["eval: KID subsets of 24 rows, min(24 real, 24 generated) < "
+                       "kid_subset_size 1000 (clean-fid's rule); its std is 0"]
+  assert same["kid_std"] < 1e-12  # the same rows every subset, in another order
+  want = np.exp(np.mean(np.sum(_softmax(want_l) * (np.log(_softmax(want_l))
+                                                   - np.log(_softmax(want_l).mean(0))), 1)))
+  assert stats.inception_score(logits, 1)[0] == pytest.approx(want, rel=1e-6)
+  # Reference statistics of the graph's features: FID from the file, no real features.
+  (mu, sigma), _, count = evaluator.reference_statistics()
+  refstats.save(str(tmp_path / "ref.npz"), mu, sigma, evaluator.network_name, count)
+  from_file = inception.InceptionScores(_Images(images[:0]), graph=pb,
+                                        reference_stats=str(tmp_path / "ref.npz"))
+  assert from_file.evaluate(images / 127.5 - 1.0) == pytest.approx(
+      {"fid": same["fid"], "is": same["is"], "is_std": same["is_std"]}, abs=1e-6)
+  refstats.save(str(tmp_path / "keras.npz"), mu, sigma, "keras_imagenet", count)
+  _user_error(lambda: inception.InceptionScores(_Images(images), reference_stats=str(
+      tmp_path / "keras.npz")), "holds 'keras_imagenet' features; this evaluator uses "
+              "'inception_2015'")
+  pinned = inception.InceptionScores(_Images(images), graph=pb, graph_sha256="0" * 64)
+  with caplog.at_level(logging.WARNING):
+    assert pinned.evaluate(images / 127.5 - 1.0) == {}
+  assert any("not the graph_sha256" in r.getMessage() for r in caplog.records)
+
+
+def _softmax(logits):
+  e = np.exp(logits - logits.max(1, keepdims=True))
+  return e / e.sum(1, keepdims=True)
+
+
+def test_the_real_2015_graph_when_present():
+  from tfgan1.plugins.evaluators import fid_graph
+  import os
+  path = fid_graph.locate(os.environ.get("TFGAN1_INCEPTION_GRAPH"))
+  if path is None:
+    pytest.skip("the real Inception graph is absent (offline): set TFGAN1_INCEPTION_GRAPH to "
+                f"its .pb or .tgz to run this; it comes from {fid_graph.URL}")
+  import tensorflow as tf
+  network = fid_graph.graph_network(tf, fid_graph.read_bytes(path))
+  grey = np.full((4, 32, 32, 3), 128.0, np.float32)
+  features, logits = network(grey)
+  # Published structure of the graph (TTUR fid.py, improved-gan model.py): 2048-d
+  # pool_3 after a ReLU and average pool, 1008 ImageNet logits; one image
+  # repeated gives identical rows and an Inception Score of exactly 1.
+  assert features.shape == (4, 2048) and logits.shape == (4, 1008)
+  assert (features >= 0).all() and np.allclose(features, features[:1], atol=1e-5)
+  assert stats.inception_score(logits, 1)[0] == pytest.approx(1.0, abs=1e-6)
 
 
 def test_best_checkpoint_survives_a_resume(tmp_path, caplog):
@@ -208,3 +341,96 @@ def test_best_checkpoint_survives_a_resume(tmp_path, caplog):
   assert float(value.numpy()) == 20.0
   assert json.loads((folder / "best.json").read_text()) == {"step": 20, "metric": "fd",
                                                             "value": 2.0}
+
+
+def test_reverse_kl_over_every_sample_and_pacgans_over_high_quality_ones():
+  from tfgan1.plugins.evaluators import modes
+  angles = np.arange(8) * np.pi / 4
+  centers = 2.0 * np.stack([np.cos(angles), np.sin(angles)], 1)
+  std = 0.25  # 3 std = 0.75, exact in binary
+  at_modes = np.repeat(centers[:2], 100, axis=0)  # high quality, modes 0 and 1
+  far = np.repeat(centers[2:6] * 1.5, 50, axis=0)  # nearest modes 2-5, 1.0 away: low quality
+  record = modes.mode_metrics(np.concatenate([at_modes, far]), centers, std)
+  # Every sample: p = (1/4, 1/4, 1/8 x 4, 0, 0), KL to uniform = 1/2 log 2.
+  assert record["reverse_kl"] == pytest.approx(0.5 * np.log(2), abs=1e-12)
+  # PacGAN (high-quality samples only): p = (1/2, 1/2, 0, ...), KL = log 4.
+  assert record["reverse_kl_pacgan"] == pytest.approx(np.log(4), abs=1e-12)
+  assert record["modes"] == 2 and record["high_quality"] == 0.5
+  # PacGAN's `min_dis < 3`: a sample exactly 3 std away is not high quality.
+  edge = modes.mode_metrics(centers[:1] + [[0.75, 0.0]], centers, std)
+  assert edge["high_quality"] == 0.0 and edge["modes"] == 0
+  assert np.isnan(edge["reverse_kl_pacgan"]) and edge["reverse_kl"] == pytest.approx(np.log(8))
+
+
+# --- reference statistics files and the intra-class FD --------------------------------
+
+def test_fid_stats_round_trip_gives_the_same_mnist_fd(digits, tmp_path):
+  import subprocess
+  import sys
+  from tfgan1.evaluation import refstats
+  from tfgan1.plugins.evaluators import mnist
+  data, path, _ = digits
+  out = tmp_path / "stats" / "digits.npz"
+  done = subprocess.run(
+      [sys.executable, str(ROOT / "tools" / "fid_stats.py"), "--config",
+       str(ROOT / "configs" / "mnist_cdcgan.yaml"), "--out", str(out),
+       f"--set=data={{name: mnist, path: {data.path}, split: train}}",
+       f"--set=eval.metrics=[{{name: mnist, classifier: {path}}}]"],
+      capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
+  assert done.returncode == 0, done.stderr[-2000:]
+  report = json.loads(done.stdout.strip().splitlines()[-1])
+  assert report == {"out": str(out), "evaluator": "mnist", "network": "mnist_classifier",
+                    "num_images": 800, "dim": 16, "classes": 10}
+  saved = refstats.load(str(out))
+  assert saved["network"] == "mnist_classifier" and saved["num_images"] == 800
+  # Read back: the same MNIST-FD as computing the reference features.
+  samples = np.random.default_rng(1).uniform(-1, 1, (120, 28, 28, 1)).astype(np.float32)
+  labels = np.arange(120) % 10
+  computed = mnist.MnistScores(data, classifier=path).evaluate(samples, labels=labels)
+  from_file = mnist.MnistScores(data, classifier=path, reference_stats=str(out))
+  read = from_file.evaluate(samples, labels=labels)
+  for key in ("mnist_fd", "mnist_fd_real", "mnist_intra_fd", "mnist_intra_fd_real"):
+    assert read[key] == pytest.approx(computed[key], rel=1e-6, abs=1e-6), key
+  # Held-out digits asked for as their own classes sit exactly on the intra-class floor.
+  _, held = mnist.split(len(data.images))
+  want = np.bincount(labels, minlength=10)
+  pick = np.concatenate([held[data.labels[held] == k][:c] for k, c in enumerate(want)])
+  real = from_file.evaluate(mnist.to_float(data.images[pick]), labels=data.labels[pick])
+  assert real["mnist_intra_fd"] == pytest.approx(real["mnist_intra_fd_real"], rel=1e-9)
+  assert real["mnist_intra_fd_real"] == pytest.approx(read["mnist_intra_fd_real"], rel=1e-9)
+  assert read["mnist_intra_fd"] > 2 * read["mnist_intra_fd_real"]  # noise is not digits
+  # A published file (TTUR / clean-fid: mu and sigma only) reads unchanged.
+  published = tmp_path / "published.npz"
+  np.savez_compressed(published, mu=saved["mu"], sigma=saved["sigma"])
+  plain = refstats.load(str(published))
+  assert plain["network"] is None and plain["class_moments"] is None
+  assert (plain["mu"] == saved["mu"]).all() and (plain["sigma"] == saved["sigma"]).all()
+  # Another network's file, or another dimension: one line each.
+  refstats.save(str(tmp_path / "keras.npz"), saved["mu"], saved["sigma"], "keras_imagenet", 5)
+  _user_error(lambda: mnist.MnistScores(data, reference_stats=str(tmp_path / "keras.npz")),
+              "holds 'keras_imagenet' features; this evaluator uses 'mnist_classifier'")
+  np.savez(tmp_path / "wide.npz", mu=np.zeros(3), sigma=np.eye(3))
+  wide = mnist.MnistScores(data, classifier=path, reference_stats=str(tmp_path / "wide.npz"))
+  _user_error(lambda: wide.evaluate(samples), "holds 3-d features",
+              "'mnist_classifier' features are 16-d")
+  _user_error(lambda: mnist.MnistScores(data, reference_stats=str(tmp_path / "none.npz")),
+              "reference_stats: ", "is not a file", "tools/fid_stats.py")
+
+
+def test_intra_class_fd_is_the_mean_of_per_class_fds():
+  rng = np.random.default_rng(9)
+  feats = rng.standard_normal((60, 3))
+  labels = np.arange(60) % 3
+  moments = [(np.full(3, float(k)), np.eye(3) * (k + 1)) for k in range(3)]
+  mean, per_class = stats.intra_class_frechet_distance(moments, feats, labels)
+  expected = [stats.frechet_distance_from_moments(*moments[k], *stats.mean_cov(feats[labels == k]))
+              for k in range(3)]
+  assert per_class == pytest.approx(dict(enumerate(expected)), rel=1e-12)
+  assert mean == pytest.approx(np.mean(expected), rel=1e-12)
+  # A class-blind FD cannot see a generator that swaps classes; the intra-class FD can.
+  shifted = [(m + 5.0 * (k - 1), s) for k, (m, s) in enumerate(moments)]
+  good = [rng.multivariate_normal(m, s, 200) for m, s in shifted]
+  same = stats.intra_class_frechet_distance(shifted, np.concatenate(good), np.repeat([0, 1, 2], 200))
+  swapped = stats.intra_class_frechet_distance(shifted, np.concatenate(good[::-1]),
+                                               np.repeat([0, 1, 2], 200))
+  assert same[0] < 0.5 and swapped[0] > 50

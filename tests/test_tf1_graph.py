@@ -149,7 +149,7 @@ def test_adam_run_resumes_exactly_and_stays_within_1e5_of_tf2(plugins_loaded, tm
   (data iterator, noise RNG, Adam slots, EMA). And with Adam, 4 steps stay within
   1e-5 of the TF2 engine's: G has no BatchNorm here, since a bias in front of one
   has a true gradient of 0 and Adam's m / (sqrt(v) + eps) turns its rounding noise
-  into +-lr steps in either backend (README, "Coming from TF1 code").
+  into +-lr steps in either backend (docs/guide/tf1.md).
   """
   from tfgan1.runner import checkpoints  # pylint: disable=import-outside-toplevel
   config = _ring(tmp_path, "train.rule=simultaneous", "optimizer.name=adam",

@@ -15,7 +15,7 @@ from tests.conftest import ROOT, run_cli
 from tfgan1 import config as config_lib
 from tfgan1.config import yamlio
 
-# The ten-line loss of docs/WRITING_PLUGINS.md: a softplus ("soft") hinge.
+# The ten-line loss of docs/guide/plugins.md: a softplus ("soft") hinge.
 MY_LOSS = '''\
 import tensorflow as tf
 from tfgan1 import LOSSES
@@ -31,7 +31,7 @@ class SoftHinge:
     return -tf.reduce_mean(fake_logits)
 '''
 
-# A penalty, a dataset and its evaluator in a second file: stateless RNG only, as PLUGINS.md asks.
+# A penalty, a dataset and its evaluator in a second file: stateless RNG only, as docs/guide/plugins.md asks.
 MY_EXTRAS = '''\
 import tensorflow as tf
 from tfgan1 import DATASETS, EVALUATORS, PENALTIES

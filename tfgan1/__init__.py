@@ -24,7 +24,7 @@ from tfgan1.errors import UserError
 from tfgan1.registry import (ARCHITECTURES, DATASETS, EVALUATORS, LOSSES,
                              PENALTIES, PRECISIONS, Registry)
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["ARCHITECTURES", "Config", "DATASETS", "EVALUATORS", "LOSSES", "PENALTIES", "PRECISIONS",
            "Registry", "UserError", "__version__", "keras", "load_config",

@@ -144,7 +144,7 @@ class GAN(keras.Model):
       copy of G, `ema_generator`, updated after every step; `fit` ends by
       calibrating its BatchNorm statistics (`calibrate_ema`).
     one_step_form: `"fused"`, `"shared"`, `"stateless"` or `"classic"` (see
-      README, update rules); `fit` and `train_on_batch` refuse `"shared"` for a
+      docs/guide/update-rules.md); `fit` and `train_on_batch` refuse `"shared"` for a
       batch-coupled D.
     n_d: alternating: D updates per step (each on the same Keras batch).
     n_g: alternating: G updates per step.

@@ -129,16 +129,22 @@ def _print_csv(runs, out):
                     + [r["metrics"].get(k, "") for k in metric_keys])
 
 
+_USAGE = "usage: compare_runs.py RUN... [--csv]"
+
+
 def main(argv):
   args = argv[1:]
+  if {"-h", "--help", "--helpshort", "--helpfull"} & set(args):
+    print(__doc__.strip() + "\n\n" + _USAGE)
+    sys.exit(0)
   as_csv = "--csv" in args
   runs = [a for a in args if a != "--csv"]
   try:
     unknown = [a for a in runs if a.startswith("-")]
     if unknown:
-      raise UserError(f"unknown option {unknown[0]!r}; usage: compare_runs.py RUN... [--csv]")
+      raise UserError(f"unknown option {unknown[0]!r}; {_USAGE}")
     if not runs:
-      raise UserError("runs: missing; usage: compare_runs.py RUN... [--csv]")
+      raise UserError(f"runs: missing; {_USAGE}")
     results = [read_run(r) for r in runs]
   except UserError as e:
     print(f"error: {e}", file=sys.stderr)

@@ -4,11 +4,13 @@
     python tools/eval.py --workdir runs/ring8 --checkpoint 2500
     python tools/eval.py --workdir runs/mnist_dcgan --checkpoint best
     python tools/eval.py --workdir W --set 'eval.metrics=[{name: mnist}]' --set eval.num_samples=5000
+    python tools/eval.py --workdir W --set 'eval.metrics=[{name: inception, reference_stats: S.npz}]'
 
 The run's config.yaml decides the evaluators (its `eval` section, or the
-dataset's defaults), changed by `--set`. The EMA generator is used when the run
-kept one. The line holds `step`, `checkpoint` and every metric; nothing in the
-workdir is written.
+dataset's defaults), changed by `--set`; `reference_stats` reads a statistics
+file written by tools/fid_stats.py (see docs/guide/evaluation.md). The EMA
+generator is used when the run kept one. The line holds `step`, `checkpoint`
+and every metric; nothing in the workdir is written.
 """
 import json
 import os

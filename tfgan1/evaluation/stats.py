@@ -10,12 +10,17 @@ MNIST classifier, raw 2-D points) shares the same maths:
 - `precision_recall`: Kynkaanniemi et al. 2019, k-NN manifolds (k = 3).
 - `density_coverage`: Naeem et al. 2020 (k = 5).
 - `inception_score`: Salimans et al. 2016, on classifier logits.
+
+Where the authors' reference code fixes a convention the papers leave open
+(a point exactly on a k-NN radius, uneven splits, a set smaller than a KID
+subset), each function follows that code and names it; docs/guide/evaluation.md
+lists them all.
 """
 import numpy as np
 from scipy import special
 
 
-__all__ = ["density_coverage", "frechet_distance", "frechet_distance_from_moments", "inception_score", "kernel_inception_distance", "knn_radii", "mean_cov", "pairwise_distances", "precision_recall"]
+__all__ = ["density_coverage", "frechet_distance", "frechet_distance_from_moments", "inception_score", "intra_class_frechet_distance", "kernel_inception_distance", "kid_subset_size", "knn_radii", "mean_cov", "pairwise_distances", "precision_recall", "split_bounds"]
 
 def _matrix(x, name):
   x = np.asarray(x, np.float64)
@@ -52,6 +57,22 @@ def frechet_distance(real, fake):
   return frechet_distance_from_moments(*mean_cov(real), *mean_cov(fake))
 
 
+def intra_class_frechet_distance(class_moments, features, labels):
+  """(mean, {k: FD_k}): the Frechet distance of each class's samples to that
+  class's reference (mu_k, sigma_k) = class_moments[k], averaged over the
+  classes in `labels` with at least 2 samples. This is the "intra-FID" of
+  Miyato & Koyama 2018 (cGANs with projection discriminator), on whatever
+  features are given."""
+  x, labels = _matrix(features, "features"), np.asarray(labels).reshape(-1)
+  if len(labels) != len(x):
+    raise ValueError(f"{len(x)} feature rows but {len(labels)} labels")
+  per_class = {int(k): frechet_distance_from_moments(*class_moments[k], *mean_cov(x[labels == k]))
+               for k in np.unique(labels) if (labels == k).sum() >= 2}
+  if not per_class:
+    raise ValueError("intra-class FD needs a class with at least 2 samples")
+  return float(np.mean(list(per_class.values()))), per_class
+
+
 def _mmd2_unbiased(x, y):
   d = x.shape[1]
   k_xx = (x @ x.T / d + 1.0) ** 3
@@ -63,17 +84,25 @@ def _mmd2_unbiased(x, y):
           - 2.0 * k_xy.mean())
 
 
+def kid_subset_size(num_real, num_fake, subset_size):
+  """The rows per KID subset: min(N_real, N_fake, subset_size), clean-fid's rule
+  (GaParmar/clean-fid, cleanfid/fid.py `kernel_distance`), so a set smaller than
+  `subset_size` shrinks the subsets of both sets alike instead of being refused."""
+  return min(int(num_real), int(num_fake), int(subset_size))
+
+
 def kernel_inception_distance(real, fake, num_subsets=100, subset_size=1000, seed=0):
   """(mean, std) of the unbiased cubic-kernel MMD^2 over random subsets.
 
-  Each subset draws `subset_size` rows of each set without replacement, as the
-  KID paper's reference code does (all rows of a set that is smaller).
+  Each subset draws `kid_subset_size(...)` rows of each set without
+  replacement. When that is the whole of both sets every subset is the same
+  and the std is 0: the evaluators say so in one line when it happens.
   """
   x, y = _matrix(real, "real"), _matrix(fake, "fake")
-  m, n = min(subset_size, len(x)), min(subset_size, len(y))
+  m = kid_subset_size(len(x), len(y), subset_size)
   rng = np.random.default_rng(seed)
   values = [_mmd2_unbiased(x[rng.choice(len(x), m, replace=False)],
-                           y[rng.choice(len(y), n, replace=False)])
+                           y[rng.choice(len(y), m, replace=False)])
             for _ in range(num_subsets)]
   return float(np.mean(values)), float(np.std(values))
 
@@ -99,7 +128,12 @@ def knn_radii(x, k):
 
 def precision_recall(real, fake, k=3):
   """(precision, recall): the share of fake samples inside the real k-NN manifold,
-  and of real samples inside the fake one."""
+  and of real samples inside the fake one.
+
+  A point exactly on a k-NN radius counts as inside (`<=`), as NVlabs' code
+  does (NVlabs/stylegan2-ada-pytorch, metrics/precision_recall.py:
+  `(dist <= kth).any(dim=1)`).
+  """
   x, y = _matrix(real, "real"), _matrix(fake, "fake")
   real_radii, fake_radii = knn_radii(x, k), knn_radii(y, k)
   d = pairwise_distances(y, x)  # [fake, real]
@@ -109,20 +143,37 @@ def precision_recall(real, fake, k=3):
 
 
 def density_coverage(real, fake, k=5):
-  """(density, coverage) of Naeem et al.: balls only around the real samples."""
+  """(density, coverage) of Naeem et al.: balls only around the real samples.
+
+  density = 1/(k M) sum_j sum_i [d(y_j, x_i) < r_i], coverage = 1/N sum_i
+  [min_j d(y_j, x_i) < r_i], r_i the distance from x_i to its k-th nearest
+  other real sample. A point exactly on a radius is outside (strict `<`), as
+  the authors' package computes it (clovaai/generative-evaluation-prdc,
+  prdc/prdc.py, `compute_prdc`), so a set against itself gives 1.0 and 1.0.
+  """
   x, y = _matrix(real, "real"), _matrix(fake, "fake")
   radii = knn_radii(x, k)
-  inside = pairwise_distances(y, x) <= radii[None, :]  # [fake, real]
+  inside = pairwise_distances(y, x) < radii[None, :]  # [fake, real]
   density = inside.sum() / (k * len(y))
   coverage = inside.any(axis=0).mean()
   return float(density), float(coverage)
 
 
+def split_bounds(num, splits):
+  """[(start, end)] of `splits` consecutive chunks cut at i * num // splits, as
+  Salimans et al.'s code (openai/improved-gan, inception_score/model.py) and
+  torch-fidelity cut them: uneven chunks alternate rather than lead."""
+  cuts = [i * num // splits for i in range(splits + 1)]
+  return list(zip(cuts[:-1], cuts[1:]))
+
+
 def inception_score(logits, splits=10):
   """(mean, std) over `splits` of exp(E_x KL(p(y|x) || p(y))), from logits [N, C]."""
   log_p = special.log_softmax(np.asarray(logits, np.float64), axis=1)
+  if not 1 <= splits <= len(log_p):
+    raise ValueError(f"inception_score: splits={splits} needs 1 <= splits <= N = {len(log_p)}")
   scores = []
-  for part in np.array_split(log_p, splits):
+  for part in (log_p[a:b] for a, b in split_bounds(len(log_p), splits)):
     log_marginal = special.logsumexp(part, axis=0) - np.log(len(part))
     kl = (np.exp(part) * (part - log_marginal[None, :])).sum(axis=1)
     scores.append(np.exp(kl.mean()))

@@ -11,7 +11,13 @@ the same split the tool uses when it trains on one set. Each record holds:
 - conditional runs only (the evaluation then passes each sample's intended
   label, see tfgan1/evaluation/loop.py): `class_accuracy`, the fraction of samples the
   classifier reads as the digit G was asked for, and `class_accuracy/<k>`, the
-  same among the samples asked to be digit k (the dataset's 10 classes).
+  same among the samples asked to be digit k (the dataset's 10 classes);
+  `mnist_intra_fd`, the intra-class FD (the mean over digits k of the FD between
+  the samples asked to be k and the reference digits labelled k), beside
+  `mnist_intra_fd_real`, the same for held-out real digits of the same class
+  counts (needs the data's labels).
+`reference_stats: PATH` reads the reference (mu, sigma) from a statistics file
+(tools/fid_stats.py) instead of computing the reference digits' features.
 Without a trained classifier the evaluator says so once, with the command that
 trains one, and returns nothing: the run goes on.
 """
@@ -21,8 +27,10 @@ from absl import logging
 import numpy as np
 
 from tfgan1 import EVALUATORS, UserError
+from tfgan1.evaluation import refstats
 from tfgan1.evaluation import stats
 
+NETWORK = "mnist_classifier"  # the feature network's name in statistics files
 SPLIT_SEED = 0
 HELD_OUT = 0.2
 
@@ -86,7 +94,9 @@ def load_feature_model(path):
 class MnistScores:
   """MNIST-FD and classifier IS of G's digits and of held-out real digits."""
 
-  def __init__(self, data, classifier=None, splits=10):
+  network_name = NETWORK
+
+  def __init__(self, data, classifier=None, splits=10, reference_stats=None):
     shape = tuple(getattr(getattr(data, "spec", None), "shape", ()))
     if shape != (28, 28, 1) or not hasattr(data, "images"):
       raise UserError(f"eval.metrics: 'mnist' needs 28x28x1 digit images (the mnist "
@@ -96,8 +106,14 @@ class MnistScores:
                       "allowed; expected a path to a .keras file")
     self.data, self.splits = data, int(splits)
     self.path = classifier or default_classifier_path()
+    self._file = None
+    if reference_stats is not None:
+      self._file = refstats.check(refstats.load(reference_stats, "eval.metrics: 'mnist' "
+                                                "reference_stats"), reference_stats, NETWORK)
+      self._file["path"] = reference_stats
     self._model, self._said_missing, self._reference = None, False, None
-    self._floor = {}
+    self._class_reference = None
+    self._floor, self._said_no_labels = {}, False
     classes = getattr(data.spec, "num_classes", None)
     self._accuracy = classes in (None, 10)  # the classifier's classes: the 10 digits
     if not self._accuracy:
@@ -106,22 +122,50 @@ class MnistScores:
 
   def _ready(self):
     """Loads the classifier and the reference statistics once; False without one."""
-    if self._model is not None:
+    if self._reference is not None:
       return True
     if not os.path.isfile(self.path):
       if not self._said_missing:
         logging.warning("eval: no MNIST classifier at %s, so MNIST-FD and IS are "
-                        "skipped; train it with: python tools/train_mnist_classifier.py "
-                        "--out %s", self.path, self.path)
+                        "skipped; train it with: %s", self.path, self._train_command())
         self._said_missing = True
       return False
-    self._model = load_feature_model(self.path)
-    images = self.data.images
-    reference, self._held_out = split(len(images))
-    features, _ = self._features(to_float(images[reference]))
-    self._reference = stats.mean_cov(features)
-    self._held_images = images[self._held_out]
+    self._model = self._model or load_feature_model(self.path)
+    _, held_out = split(len(self.data.images))
+    labels = getattr(self.data, "labels", None)
+    self._held_images = self.data.images[held_out]
+    self._held_labels = None if labels is None else np.asarray(labels)[held_out]
+    if self._file is None:
+      self._reference, self._class_reference = self.reference_statistics()[:2]
+    else:  # the file's moments: no reference digit goes through the classifier
+      refstats.check(self._file, self._file["path"], NETWORK, self._model.outputs[0].shape[-1],
+                     "eval.metrics: 'mnist' reference_stats")
+      self._reference = (self._file["mu"], self._file["sigma"])
+      self._class_reference = self._file["class_moments"]
     return True
+
+  def _train_command(self):
+    return f"python tools/train_mnist_classifier.py --out {self.path}"
+
+  def reference_statistics(self, num_images=None):
+    """((mu, sigma), [(mu_k, sigma_k)] per digit or None without labels, number
+    of digits) of the reference digits' features: what tools/fid_stats.py saves."""
+    if num_images is not None:
+      raise UserError(f"--num_images: {num_images} is not allowed with 'mnist'; its "
+                      "reference is the fixed reference split of the data's digits")
+    if self._model is None:
+      if not os.path.isfile(self.path):
+        raise UserError(f"eval.metrics: 'mnist' classifier: no file at {self.path!r}; "
+                        f"train it with: {self._train_command()}")
+      self._model = load_feature_model(self.path)
+    reference, _ = split(len(self.data.images))
+    features, _ = self._features(to_float(self.data.images[reference]))
+    labels = getattr(self.data, "labels", None)
+    classes = None
+    if labels is not None:
+      labels = np.asarray(labels)[reference]
+      classes = [stats.mean_cov(features[labels == k]) for k in range(10)]
+    return stats.mean_cov(features), classes, len(reference)
 
   def _features(self, images):
     features, logits = self._model.predict(images, batch_size=500, verbose=0)
@@ -147,7 +191,35 @@ class MnistScores:
               "mnist_is_real": is_real}
     if labels is not None and self._accuracy:
       record.update(class_accuracy(logits, labels))
+      record.update(self._intra_class(samples, labels))
     return record
+
+  def _intra_class(self, samples, labels):
+    """{mnist_intra_fd, mnist_intra_fd_real}, or {} (said once) without labelled
+    references or with fewer than 2 samples of every class."""
+    labels = np.asarray(labels).reshape(-1)
+    counts = np.bincount(labels, minlength=10)
+    why = None
+    if self._class_reference is None or self._held_labels is None:
+      why = ("the reference digits have no labels (or reference_stats holds no "
+             "class_mu/class_sigma)")
+    elif counts.max() < 2:
+      why = f"no class has 2 of the {len(labels)} samples"
+    if why:
+      if not self._said_no_labels:
+        logging.warning("eval: 'mnist' reports no mnist_intra_fd: %s", why)
+        self._said_no_labels = True
+      return {}
+    features, _ = self._features(np.clip(samples, -1.0, 1.0))
+    fake = stats.intra_class_frechet_distance(self._class_reference, features, labels)[0]
+    key = ("intra", tuple(counts))
+    if key not in self._floor:  # held-out digits of the same class counts
+      pick = np.concatenate([np.flatnonzero(self._held_labels == k)[:c]
+                             for k, c in enumerate(counts)])
+      real, _ = self._features(to_float(self._held_images[pick]))
+      self._floor[key] = stats.intra_class_frechet_distance(
+          self._class_reference, real, self._held_labels[pick])[0]
+    return {"mnist_intra_fd": fake, "mnist_intra_fd_real": self._floor[key]}
 
 
 def class_accuracy(logits, labels, num_classes=10):
