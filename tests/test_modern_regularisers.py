@@ -443,3 +443,11 @@ def test_tf1_graph_refuses_what_it_would_ignore_or_cannot_hold(plugins_loaded):
     checks.check(config_lib.from_dict({**base, "penalties": [{"name": "lecam"}]}))
   with pytest.raises(UserError, match=r"^augment: is not supported with train.backend=tf1_graph"):
     checks.check(config_lib.from_dict({**base, "augment": {"policy": "ada", "adaptive": True}}))
+
+
+def test_acgan_refuses_top_k(plugins_loaded):
+  acgan = build.registry.LOSSES.get("acgan")()
+  with pytest.raises(UserError, match=r"^train.g_top_k: 0.5 is not allowed with loss "
+                     r"'acgan', which reads several D outputs per sample; must be 1.0$"):
+    build.g_top_k(0.5, acgan, "acgan")
+  assert build.g_top_k(1.0, acgan, "acgan") == 1.0

@@ -103,6 +103,9 @@ def g_top_k(fraction, loss, loss_name):
   if fraction < 1.0 and contracts.hook(loss, "loss", "generator_needs_real"):
     raise UserError(f"train.g_top_k: {fraction!r} is not allowed with loss "
                     f"{loss_name!r}, whose G loss reads D(x) as well; must be 1.0")
+  if fraction < 1.0 and contracts.hook(loss, "loss", "output_columns") != 1:
+    raise UserError(f"train.g_top_k: {fraction!r} is not allowed with loss "
+                    f"{loss_name!r}, which reads several D outputs per sample; must be 1.0")
   return fraction
 
 

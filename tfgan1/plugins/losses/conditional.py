@@ -38,6 +38,7 @@ def cross_entropy(outputs):
 @LOSSES.register("acgan")
 class AuxiliaryClassifier:
   """`adversarial`: the loss family of the real/fake part; `class_weight`: w."""
+  output_columns = 2  # the ACGAN head's (train.g_top_k refuses it)
 
   def __init__(self, adversarial="non_saturating", class_weight=1.0):
     if adversarial == "acgan" or adversarial not in LOSSES:
