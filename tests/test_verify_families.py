@@ -23,8 +23,9 @@ CONFIGS = ["ring8", "grid25", "mnist_dcgan"]
 
 
 def _built_in_losses():
+  # acgan reads the ACGAN head's two outputs: test_modern_regularisers verifies it.
   keys = [k for k in registry.LOSSES.keys()
-          if registry.LOSSES.get(k).__module__.startswith("tfgan1.plugins.")]
+          if registry.LOSSES.get(k).__module__.startswith("tfgan1.plugins.") and k != "acgan"]
   specs = [config_lib.PluginSpec(k) for k in keys]
   specs.append(config_lib.PluginSpec("relativistic_average", {"form": "hinge"}))
   return specs

@@ -97,23 +97,40 @@ class TrainConfig:
   histogram_every: int = _field(0, "TensorBoard weight histograms; 0: off", min=0)
 
 
-AUGMENT_OPS = ("color", "translation", "cutout")  # tfgan1.gan.augment.OPS
+# tfgan1.gan.augment.OPS: DiffAugment's three, then ADA's (Karras et al. 2020).
+AUGMENT_OPS = ("color", "translation", "cutout", "xflip", "rotate90", "brightness",
+               "contrast", "lumaflip", "hue", "saturation", "noise")
+# `policy: ada`: ADA's pipeline order, of the ops implemented here (guide: regularisers).
+ADA_POLICY = ("xflip,rotate90,translation,brightness,contrast,lumaflip,hue,saturation,"
+              "noise,cutout")
 
 
 def _augment_policy(value, path):
-  """`"color,translation,cutout"`: a comma list of distinct AUGMENT_OPS names."""
+  """`"color,translation,cutout"`: a comma list of distinct AUGMENT_OPS names, or `ada`."""
+  if value == "ada":
+    return ADA_POLICY
   names = [n.strip() for n in value.split(",")] if isinstance(value, str) else None
   if not names or any(n not in AUGMENT_OPS for n in names) or len(set(names)) < len(names):
-    raise UserError(f"{path}: {value!r} is not allowed; expected distinct names from "
-                    f"{', '.join(AUGMENT_OPS)}, comma-separated")
+    raise UserError(f"{path}: {value!r} is not allowed; expected 'ada' or distinct names "
+                    f"from {', '.join(AUGMENT_OPS)}, comma-separated")
   return ",".join(names)
 
 
 @dataclasses.dataclass(frozen=True)
 class AugmentConfig:
-  """DiffAugment before every D call (`tfgan1.gan.augment`); images only."""
+  """Augmentation before every D call (`tfgan1.gan.augment`); images only.
+
+  DiffAugment (a fixed `p`) or, with `adaptive`, ADA: `p` is the starting
+  probability, moved every `interval` steps towards E[sign(D(x))] = `target`
+  by batch x interval / (kimg x 1000).
+  """
   policy: str = _field("color,translation,cutout", parse=_augment_policy)
-  p: float = _field(1.0, "chance that an image gets each op", min=0.0, max=1.0)
+  p: float = _field(1.0, "chance that an image gets each op (ADA: its start)",
+                    min=0.0, max=1.0)
+  adaptive: bool = _field(False, "ADA: adapt p to D's overfitting")
+  target: float = _field(0.6, "ADA: the wanted E[sign(D(real))]", gt=0.0, lt=1.0)
+  kimg: float = _field(500.0, "ADA: thousands of images for p to move by 1", gt=0.0)
+  interval: int = _field(4, "ADA: steps between adjustments of p", min=1)
 
 
 @dataclasses.dataclass(frozen=True)

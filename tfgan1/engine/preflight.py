@@ -48,10 +48,15 @@ def check_shapes(config, spec, the_gan, replicas=1):
     raise UserError(f"generator: {config.generator.name!r} makes samples of shape "
                     f"{tuple(fake.shape[1:])}; data {config.data.name!r} has {tuple(spec.shape)}")
   try:
-    the_gan.discriminator(with_labels(fake), training=False)
+    outputs = tf.cast(the_gan.discriminator(with_labels(fake), training=False), tf.float32)
   except Exception as e:  # pylint: disable=broad-except
     raise UserError(f"discriminator: {config.discriminator.name!r} fails on a batch of "
                     f"{batch} samples ({what}): {describe(e)}") from None
+  try:  # a family that needs D's other outputs (acgan: the ACGAN head) says so here
+    the_gan.family.discriminator_loss(outputs, outputs)
+  except ValueError as e:
+    raise UserError(f"loss: {config.loss.name!r} cannot read the outputs of discriminator "
+                    f"{config.discriminator.name!r}: {describe(e)}") from None
   return fake, labels
 
 

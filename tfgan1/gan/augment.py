@@ -1,6 +1,8 @@
-"""DiffAugment (Zhao et al. 2020): differentiable augmentation before every D call.
+"""DiffAugment (Zhao et al. 2020): differentiable augmentation before every D call;
+ADA (Karras et al. 2020) when `adaptive`: p follows D's overfitting.
 
     augment: {policy: "color,translation,cutout", p: 1.0}
+    augment: {policy: ada, p: 0.0, adaptive: true}   # ADA's ops: tfgan1.gan.ada_ops
 
 Real and fake images pass through the same kind of random transforms before D
 sees them, and gradients flow through the transforms to G. Every draw here is
@@ -15,6 +17,7 @@ DiffAugment_tf.py) for images in [-1, 1], rewritten with stateless random ops.
 from tfgan1 import tfimport
 from tfgan1.config.sections import AUGMENT_OPS
 from tfgan1.errors import UserError
+from tfgan1.gan import ada_ops
 
 tf = tfimport.tensorflow()
 _stateless_uniform = tf.random.stateless_uniform
@@ -70,7 +73,7 @@ def cutout(x, seed, ratio=0.5):
   return x * mask[..., None]
 
 
-OPS = {"color": color, "translation": translation, "cutout": cutout}
+OPS = {"color": color, "translation": translation, "cutout": cutout, **ada_ops.OPS}
 assert tuple(OPS) == AUGMENT_OPS  # the config checks names against AUGMENT_OPS
 
 
@@ -81,22 +84,76 @@ class Augment:
     self.ops = [OPS[name] for name in policy.split(",")]
     self.p = p
 
+  def probability(self):
+    return self.p
+
   def __call__(self, x, seed):
+    p = self.probability()
     for i, op in enumerate(self.ops):
       op_seed = _fold(seed, i)
       y = op(x, op_seed)
-      if self.p < 1.0:
-        keep = _stateless_uniform([tf.shape(x)[0], 1, 1, 1], _fold(op_seed, 7)) < self.p
+      if not isinstance(p, float) or p < 1.0:
+        keep = _stateless_uniform([tf.shape(x)[0], 1, 1, 1], _fold(op_seed, 7)) < p
         y = tf.where(keep, y, x)
       x = y
     return x
 
 
+class AdaptiveAugment(Augment):
+  """ADA (Karras et al. 2020, Sec. 3): p moves every `interval` steps by
+  sign(r_t - target) x batch x interval / (kimg x 1000), r_t = E[sign(D(x))] on
+  the augmented reals over those steps (the reference's `ada_target` 0.6,
+  `ada_interval` 4, `ada_kimg` 500), clipped to [0, 1] (the reference clips at
+  0 only). p is read from a variable as the step begins and written only after
+  it (`after_step`), so every D call of a step sees one p and one draw."""
+
+  def __init__(self, policy, p, batch_size, target, kimg, interval):
+    super().__init__(policy, p)
+    self.target, self.interval = target, interval
+    self.speed = batch_size * interval / (kimg * 1000.0)
+    # MEAN: each replica's identical write is averaged under a strategy.
+    mean = tf.VariableAggregation.MEAN
+    self.state = {name: tf.Variable(value, trainable=False, name=name, aggregation=mean)
+                  for name, value in (("ada_p", float(p)), ("ada_sign_sum", 0.0),
+                                      ("ada_sign_steps", 0.0))}
+
+  def probability(self):
+    return tf.convert_to_tensor(self.state["ada_p"])
+
+  def after_step(self, metrics, ok):
+    """Counts the step's E[sign(D(x))]; adjusts p at the end of an interval."""
+    s = self.state
+    ok = tf.cast(ok, tf.float32)
+    s["ada_sign_sum"].assign_add(ok * tf.where(ok > 0, metrics["ada_real_sign"], 0.0))
+    s["ada_sign_steps"].assign_add(ok)
+    due = s["ada_sign_steps"] >= self.interval
+    r_t = s["ada_sign_sum"] / tf.maximum(s["ada_sign_steps"], 1.0)
+    step = tf.sign(r_t - self.target) * self.speed
+    s["ada_p"].assign(tf.where(due, tf.clip_by_value(s["ada_p"] + step, 0.0, 1.0), s["ada_p"]))
+    for name in ("ada_sign_sum", "ada_sign_steps"):
+      s[name].assign(tf.where(due, 0.0, s[name]))
+    return {"augment_p": tf.convert_to_tensor(s["ada_p"])}
+
+
+def real_sign_metrics(augment, real_logits):
+  """{ada_real_sign: mean sign(D(x))} for ADA's `after_step`, or {} without ADA."""
+  if not isinstance(augment, AdaptiveAugment):
+    return {}
+  return {"ada_real_sign": tf.reduce_mean(tf.sign(tf.cast(real_logits, tf.float32)))}
+
+
 def make(config, spec):
   """The run's Augment, or None; only image data ([H, W, C]) can be augmented."""
-  if config.augment is None:
+  cfg = config.augment
+  if cfg is None:
     return None
   if len(spec.shape) != 3:
     raise UserError(f"augment: DiffAugment needs image data of shape [H, W, C]; data "
                     f"{config.data.name!r} has samples of shape {tuple(spec.shape)}")
-  return Augment(config.augment.policy, config.augment.p)
+  if "rotate90" in cfg.policy.split(",") and spec.shape[0] != spec.shape[1]:
+    raise UserError(f"augment.policy: 'rotate90' needs square images; data "
+                    f"{config.data.name!r} has {spec.shape[0]} x {spec.shape[1]}")
+  if not cfg.adaptive:
+    return Augment(cfg.policy, cfg.p)
+  return AdaptiveAugment(cfg.policy, cfg.p, config.train.batch_size, cfg.target,
+                         cfg.kimg, cfg.interval)

@@ -21,6 +21,7 @@ loss, penalty, metric and the one-step bracket is computed in float32.
 import functools
 
 from tfgan1 import tfimport
+from tfgan1.gan import augment as augment_lib
 from tfgan1.gan import discriminator_calls
 from tfgan1.gan.networks import split_labels
 from tfgan1.registry import contracts
@@ -28,26 +29,66 @@ from tfgan1.registry import contracts
 tf = tfimport.tensorflow()
 
 
-def penalty_terms(gan, real, fake_sg, seed, step, labels=None):
-  """Sum of weighted penalties (only D moves: `fake_sg` is stop-gradient).
+def _weighted(terms, compute, seed, step):
+  """(sum of weight x every x value, {penalty/<name>: value}) over `terms`.
 
-  A conditional D reads the real batch's `labels` for every penalty input.
+  `terms`: [(index, PenaltyTerm)]; `compute(term, seed)` gives its value, with
+  the step's seed folded by the term's index, so each term draws its own. A
+  penalty declaring `reports` returns (value, {name: scalar}) instead; those
+  scalars join the metrics as penalty/<term>/<name> (0 on a lazy step it skips).
   """
-  d_call = functools.partial(gan.penalty_d_call, labels=labels)
   total = tf.constant(0.0, tf.float32)
   parts = {}
-  for i, term in enumerate(gan.penalties):
+  for i, term in terms:
     term_seed = tf.random.experimental.stateless_fold_in(seed, i)
-    compute = lambda t=term, s=term_seed: tf.cast(
-        t.fn(d_call, real, fake_sg, s), tf.float32)
+    reports = tuple(contracts.hook(term.fn, "penalty", "reports"))
+    def value_fn(t=term, s=term_seed, reports=reports):
+      out = compute(t, s)
+      value, extra = out if reports else (out, {})
+      return tf.cast(value, tf.float32), {k: tf.cast(extra[k], tf.float32) for k in reports}
     if term.every == 1:
-      value = compute()
+      value, extra = value_fn()
     else:  # lazy regularisation (StyleGAN2): every k steps, weight scaled by k
       # tf.equal, not ==: in a TF1 graph `==` on tensors is object identity.
-      value = tf.cond(tf.equal(step % term.every, 0), compute, lambda: tf.constant(0.0))
+      value, extra = tf.cond(tf.equal(step % term.every, 0), value_fn,
+                             lambda r=reports: (tf.constant(0.0), {k: tf.constant(0.0)
+                                                                   for k in r}))
     parts[f"penalty/{term.name}"] = value
+    parts.update({f"penalty/{term.name}/{k}": v for k, v in extra.items()})
     total += term.weight * term.every * value
   return total, parts
+
+
+def penalty_terms(gan, real, fake_sg, seed, step, labels=None, z=None):
+  """Sum of weighted D penalties (only D moves: `fake_sg` is stop-gradient).
+
+  A conditional D reads the real batch's `labels` for every penalty input.
+  Penalties that declare `reads_noise` get the step's noise `z` too, and D's
+  scores of stop-gradient G(noise) (zCR).
+  """
+  d_call = functools.partial(gan.penalty_d_call, labels=labels)
+
+  def compute(term, term_seed):
+    if not contracts.hook(term.fn, "penalty", "reads_noise"):
+      return term.fn(d_call, real, fake_sg, term_seed)
+    noise, fake_y = split_labels(z)
+    def fake_scores(other):
+      fake, _ = gan.g_call(other if fake_y is None else (other, fake_y))
+      return gan.d_call(tf.stop_gradient(fake), fake_y)
+    return term.fn(d_call, real, fake_sg, term_seed, noise=noise, fake_scores=fake_scores)
+  return _weighted(gan.side_penalties("d"), compute, seed, step)
+
+
+def generator_penalty_terms(gan, z, seed, step):
+  """Sum of weighted G penalties (side "g"), which join L_G.
+
+  Each reads G and the step's noise only, so D's gradient never sees them and
+  in the one-step loss they enter lambda's term like L_G: G gets lambda x their
+  gradient, D nothing (`--verify` checks both). Seeds fold by the term's index
+  in `gan.penalties`, apart from every D penalty's.
+  """
+  return _weighted(gan.side_penalties("g"), lambda t, s: t.fn(gan.generator, z, s),
+                   seed, step)
 
 
 def _mean(logits):
@@ -67,7 +108,8 @@ def one_step_objective(gan, real, z, seed, step, lam, form):
   else:
     fake_sg_logits = gan.d_call(fake_sg, fake_y)
   loss_d = gan.family.discriminator_loss(real_logits, fake_sg_logits)
-  penalty, metrics = penalty_terms(gan, real, fake_sg, seed, step, real_y)
+  penalty, metrics = penalty_terms(gan, real, fake_sg, seed, step, real_y, z)
+  g_penalty, g_parts = generator_penalty_terms(gan, z, seed, step)
   if form == "classic":
     loss_g = gan.generator_loss(gan.d_call(fake, fake_y), real_logits)
     g_term = loss_g - gan.generator_loss(fake_sg_logits, real_logits)
@@ -76,9 +118,10 @@ def one_step_objective(gan, real, z, seed, step, lam, form):
       fake_logits = discriminator_calls.frozen_discriminator_call(gan.discriminator, fake, fake_y)
     loss_g = gan.generator_loss(fake_logits, tf.stop_gradient(real_logits))
     g_term = loss_g
-  total = loss_d + penalty + lam * g_term
-  metrics.update(loss_d=loss_d, loss_g=loss_g, d_real=_mean(real_logits),
+  total = loss_d + penalty + lam * (g_term + g_penalty)
+  metrics.update(g_parts, loss_d=loss_d, loss_g=loss_g, d_real=_mean(real_logits),
                  d_fake=_mean(fake_sg_logits))
+  metrics.update(augment_lib.real_sign_metrics(gan.augment, real_logits))
   return total, metrics
 
 
@@ -90,8 +133,9 @@ def discriminator_objective(gan, real, z, seed, step):
   real_logits = gan.d_call(real, real_y)
   fake_logits = gan.d_call(fake_sg, fake_y)
   loss_d = gan.family.discriminator_loss(real_logits, fake_logits)
-  penalty, metrics = penalty_terms(gan, real, fake_sg, seed, step, real_y)
+  penalty, metrics = penalty_terms(gan, real, fake_sg, seed, step, real_y, z)
   metrics.update(loss_d=loss_d, d_real=_mean(real_logits), d_fake=_mean(fake_logits))
+  metrics.update(augment_lib.real_sign_metrics(gan.augment, real_logits))
   return loss_d + penalty, metrics
 
 
@@ -103,19 +147,27 @@ def both_objectives(gan, real, z, seed, step):
   real_logits = gan.d_call(real, real_y)
   fake_logits = gan.d_call(fake, fake_y)
   loss_d = gan.family.discriminator_loss(real_logits, fake_logits)
-  penalty, metrics = penalty_terms(gan, real, tf.stop_gradient(fake), seed, step, real_y)
+  penalty, metrics = penalty_terms(gan, real, tf.stop_gradient(fake), seed, step, real_y,
+                                   z)
+  g_penalty, g_parts = generator_penalty_terms(gan, z, seed, step)
   loss_g = gan.generator_loss(fake_logits, real_logits)
-  metrics.update(loss_d=loss_d, loss_g=loss_g, d_real=_mean(real_logits),
+  metrics.update(g_parts, loss_d=loss_d, loss_g=loss_g, d_real=_mean(real_logits),
                  d_fake=_mean(fake_logits))
-  return loss_d + penalty, loss_g, metrics
+  metrics.update(augment_lib.real_sign_metrics(gan.augment, real_logits))
+  return loss_d + penalty, loss_g + g_penalty, metrics
 
 
-def generator_objective(gan, real, z, seed=None):
-  """L_G for a G update.
+def generator_objective(gan, real, z, seed=None, step=0):
+  """L_G (+ the G penalties at `step`) for a G update (`generator_objective_parts`'s loss)."""
+  return generator_objective_parts(gan, real, z, seed, step)[0]
+
+
+def generator_objective_parts(gan, real, z, seed=None, step=0):
+  """(L_G + the G penalties at `step`, the G penalties' metrics) for a G update.
 
   D(x) is computed only for families whose G loss reads it (relativistic ones
   set `generator_needs_real = True`); the others get `real_logits=None`. `seed`
-  draws the augmentation, when the run augments.
+  draws the augmentation, when the run augments, and the G penalties' draws.
   """
   real, real_y = split_labels(real)
   fake, fake_y = gan.g_call(z)
@@ -124,4 +176,9 @@ def generator_objective(gan, real, z, seed=None):
   real_logits = None
   if contracts.hook(gan.family, "loss", "generator_needs_real"):
     real_logits = tf.stop_gradient(gan.d_call(real, real_y))
-  return gan.generator_loss(fake_logits, real_logits)
+  loss_g = gan.generator_loss(fake_logits, real_logits)
+  if not gan.side_penalties("g"):
+    return loss_g, {}
+  g_penalty, parts = generator_penalty_terms(
+      gan, z, tf.zeros([2], tf.int32) if seed is None else seed, step)
+  return loss_g + g_penalty, parts

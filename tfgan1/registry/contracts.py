@@ -27,15 +27,34 @@ def _nothing(*unused_args):
 CONTRACTS = {
     # L_D and L_G from D's logits (float32). generator_needs_real: L_G reads
     # D(x) too (relativistic). after_discriminator_update(D): after every D
-    # update (WGAN's clipping). needs_eager: refused by tf1_graph.
+    # update (WGAN's clipping). needs_eager: refused by tf1_graph. output_columns:
+    # D's outputs per sample the family reads (acgan: 2, the ACGAN head's).
     "loss": Contract(
         required=(("discriminator_loss", ("real_logits", "fake_logits")),
                   ("generator_loss", ("fake_logits", "real_logits"))),
         hooks={"generator_needs_real": False, "after_discriminator_update": _nothing,
-               "needs_eager": False}),
+               "needs_eager": False, "output_columns": 1}),
     # penalty(d_call, real, fake, seed) -> scalar; d_call(x) gives D's logits.
+    # side: "d" (the default) trains D only; "g" makes it a generator penalty.
+    # state: {name: tf.Variable} kept in the run's checkpoint; after_step(metrics,
+    # ok): after every step (ok: it was kept), to move that state; the penalty's
+    # value must read the state only, so every gradient call of a step agrees.
+    # reads_noise: also called with noise= (the step's noise, labels apart) and
+    # fake_scores= (fn(noise) -> D's logits on stop-gradient G(noise), the step's
+    # fake labels): zCR's D term. reports: names of extra scalars; the call then
+    # returns (value, {name: scalar}), logged as penalty/<key>/<name> and seen by
+    # after_step in its metrics (0 on steps a lazy `every` skips).
     "penalty": Contract(required=((None, ("d_call", "real", "fake", "seed")),),
-                        hooks={"needs_eager": False}),
+                        hooks={"needs_eager": False, "side": "d", "state": {},
+                               "after_step": _nothing, "reads_noise": False,
+                               "reports": ()}),
+    # A penalty with side "g": penalty(generator, z, seed) -> scalar, added to
+    # L_G; `generator` is G's Keras model, `z` the step's noise (or (noise,
+    # labels)). It must not read D's weights: only G's may reach it. Its state,
+    # after_step and reports hooks are the D penalty's.
+    "generator_penalty": Contract(required=((None, ("generator", "z", "seed")),),
+                                  hooks={"needs_eager": False, "state": {},
+                                         "after_step": _nothing, "reports": ()}),
     # generator(keras, spec, latent_dim, **kw) and discriminator(keras, spec, **kw)
     # build Keras models; a layer with `tfgan1_after_update()` refreshes its
     # state once per D update (spectral norm's power iteration).

@@ -37,6 +37,9 @@ def check(config):
                                                      "needs_eager"):
       raise UserError(f"{field}: {name!r} is not supported with train.backend=tf1_graph; "
                       "this plugin needs eager execution; use train.backend=tf2")
+  if config.augment is not None:  # the graph's D calls read no augmentation: refuse, not ignore
+    raise UserError("augment: is not supported with train.backend=tf1_graph; remove the "
+                    "augment section or use train.backend=tf2")
   tf1_optimizers.check_all(config)
 
 

@@ -61,7 +61,8 @@ def alternating(t):
   with ops.fence(d_grads, d_metrics):
     d_apply = t.apply("d", d_grads, t.d_vars)
   hooks = t.after_d_update([d_apply])
-  loss_g, g_updates = ops.captured(lambda: objectives.generator_objective(t.gan, t.real, t.z))
+  loss_g, g_updates = ops.captured(lambda: objectives.generator_objective(
+      t.gan, t.real, t.z, t.seed, t.step))
   g_grads = ops.grads(loss_g, t.g_vars)
   with ops.fence(g_grads, {"loss_g": loss_g}):
     g_apply = t.apply("g", g_grads, t.g_vars)

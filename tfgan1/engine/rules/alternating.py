@@ -36,17 +36,18 @@ class Alternating(UpdateRule):
     return self.tape_gradients(tape, loss, t.d_vars), metrics
 
   def g_gradients(self, real, z, seed=None):
-    """(G grads, L_G) of one G update."""
+    """(G grads, L_G, the G penalties' metrics) of one G update."""
     t = self.trainer
     with tf.GradientTape() as tape:
-      loss_g = objectives.generator_objective(t.gan, real, z, seed)
+      loss_g, parts = objectives.generator_objective_parts(t.gan, real, z, seed, t.step)
       scaled = t.guard.scale_loss(loss_g)
-    return self.tape_gradients(tape, scaled, t.g_vars), loss_g
+    return self.tape_gradients(tape, scaled, t.g_vars), loss_g, parts
 
   def gradients(self, real, z, seed):
     """The first D update's and a G update's gradients, both from these weights."""
     d_grads, metrics = self.d_gradients(real, z, _fold(seed, 0))
-    g_grads, metrics["loss_g"] = self.g_gradients(real, z)
+    g_grads, metrics["loss_g"], parts = self.g_gradients(real, z)
+    metrics.update(parts)
     return d_grads, g_grads, metrics
 
   def update(self, reals, zs, seed):
@@ -61,11 +62,12 @@ class Alternating(UpdateRule):
       part, d_norm = checked(dict(metrics), d_grads, [])
       parts.append(part)
     for j in range(self.cfg.n_g):
-      g_grads, loss_g = self.g_gradients(reals[-1], zs[n_d + j], _fold(seed, n_d + j))
+      g_grads, loss_g, g_parts = self.g_gradients(reals[-1], zs[n_d + j],
+                                                  _fold(seed, n_d + j))
       t.optimizers.apply_g(g_grads, t.g_vars)
       part, g_norm = checked({"loss_g": loss_g}, [], g_grads)
       parts.append(part)
     ok = t.guard.undo_unless_finite(parts, state, saved, t.step + 1)
-    metrics.update(loss_g=loss_g, grad_norm_d=d_norm["grad_norm_d"],
+    metrics.update(g_parts, loss_g=loss_g, grad_norm_d=d_norm["grad_norm_d"],
                    grad_norm_g=g_norm["grad_norm_g"])
     return t.finish(metrics, ok)

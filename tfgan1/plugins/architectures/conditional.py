@@ -9,7 +9,11 @@ stock Keras layers only, so they work with Keras 3 and with tf_keras alike:
 * the projection head (D; Miyato & Koyama 2018, arXiv:1802.05637):
   `logit = psi(h) + <embed[y], h>`, h being D's pooled features, the embedding
   spectrally normalized along with the rest of D;
-* a label embedding concatenated to the input (mlp).
+* a label embedding concatenated to the input (mlp);
+* the ACGAN head (D; Odena et al. 2017, arXiv:1610.09585): an auxiliary
+  classifier on D's features whose log-probability of the given label,
+  log softmax(C h)[y], is D's second output column beside the adversarial
+  logit (the `acgan` loss family reads both).
 
 Per-class tables are Dense layers without bias on one-hot labels: `onehot @ W`
 is the row `W[y]`, an embedding lookup, and spectral norm wraps a Dense.
@@ -66,3 +70,18 @@ def projection_logits(keras, h, logits, onehot, wrap=None):
   """
   embed = class_table(keras, onehot, h.shape[-1], "glorot_uniform", wrap)
   return keras.layers.Add()([logits, keras.layers.Dot(axes=1)([embed, h])])
+
+
+HEADS = ("projection", "acgan")  # a conditional D's head (dcgan's `head`)
+
+
+def acgan_outputs(keras, h, logits, onehot, classes, wrap=None):
+  """[batch, 2]: the adversarial logit and log p(y | x) of the auxiliary classifier.
+
+  The label's log-probability is taken inside D, so D's output stays one row
+  of numbers per sample and the loss family a function of D's outputs alone.
+  """
+  dense = keras.layers.Dense(classes)
+  log_probs = keras.layers.Activation("log_softmax")((wrap(dense) if wrap else dense)(h))
+  picked = keras.layers.Dot(axes=1)([log_probs, onehot])
+  return keras.layers.Concatenate()([logits, picked])

@@ -68,15 +68,21 @@ def sum_pool(keras, x):
   return keras.layers.Rescaling(float(area))(keras.layers.GlobalAveragePooling2D()(x))
 
 
-def logit_model(keras, inputs, h, classes, spectral, name, pooled=None):
-  """D's model: a Dense logit on features h, plus the projection head on
-  `pooled` features (default h) when `classes` (the model then takes labels)."""
+def logit_model(keras, inputs, h, classes, spectral, name, pooled=None,
+                head="projection"):
+  """D's model: a Dense logit on features h, plus the projection head (or the
+  ACGAN head, `head`) on `pooled` features (default h) when `classes` (the
+  model then takes labels)."""
   x = maybe_spectral(keras, keras.layers.Dense(1), spectral)(h)
   if classes:
     labels = cond.label_input(keras)
     pooled = h if pooled is None else pooled
-    x = cond.projection_logits(keras, pooled, x, cond.one_hot(keras, labels, classes),
-                               lambda layer: maybe_spectral(keras, layer, spectral))
+    wrap = lambda layer: maybe_spectral(keras, layer, spectral)
+    onehot = cond.one_hot(keras, labels, classes)
+    if head == "acgan":
+      x = cond.acgan_outputs(keras, pooled, x, onehot, classes, wrap)
+    else:
+      x = cond.projection_logits(keras, pooled, x, onehot, wrap)
     inputs = [inputs, labels]
   logits = keras.layers.Activation("linear", dtype="float32")(x)
   return keras.Model(inputs, logits, name=name)
@@ -134,8 +140,13 @@ class DCGAN:
 
   @staticmethod
   def discriminator(keras, spec, base_channels=64, norm="spectral_norm",
-                    conditional=False):
-    """`conditional`: inputs [images, labels], a projection head."""
+                    conditional=False, head="projection"):
+    """`conditional`: inputs [images, labels], a projection head, or with `head:
+    acgan` ACGAN's auxiliary classifier (outputs [logit, log p(y|x)], for the
+    `acgan` loss family)."""
+    if head not in cond.HEADS:
+      raise UserError(f"discriminator.head: {head!r} is not allowed; choose one of: "
+                      f"{', '.join(cond.HEADS)}")
     resolution, _ = image_shape("discriminator", "dcgan", spec, _START,
                                 ("base_channels", base_channels))
     classes = cond.check_classes("discriminator", spec, conditional)
@@ -157,4 +168,5 @@ class DCGAN:
     # vector as wide as the last conv, not as the flattened map (a first run
     # projecting the flattened 7x7x128 map let D overpower G).
     pooled = sum_pool(keras, x) if classes else None
-    return logit_model(keras, inputs, h, classes, spectral, "dcgan_discriminator", pooled)
+    return logit_model(keras, inputs, h, classes, spectral, "dcgan_discriminator", pooled,
+                       head)
