@@ -66,14 +66,32 @@ def write_run_info(writer, config, step):
     tf.summary.text("config", "\n".join("    " + line for line in text.splitlines()))
 
 
+def histogram_tags(model, role):
+  """{tag: variable}, one tag per variable of `model`: `weights/generator/dense_1/kernel`.
+
+  Keras 3 paths are `layer/variable` (functional models) or start with the
+  model's own name (subclassed ones): that name is dropped, the layer's kept,
+  so each variable gets its own chart; a repeated path gets a `_2` suffix.
+  """
+  tags = {}
+  for variable in model.weights:
+    path = getattr(variable, "path", variable.name).replace(":0", "")
+    if path.startswith(model.name + "/"):
+      path = path[len(model.name) + 1:]
+    tag, n = f"weights/{role}/{path}", 1
+    while tag in tags:
+      n += 1
+      tag = f"weights/{role}/{path}_{n}"
+    tags[tag] = variable
+  return tags
+
+
 def write_histograms(writer, step, gan):
-  """Weight histograms under `weights/generator/...`, `weights/discriminator/...`."""
+  """Weight histograms, one per variable, under `weights/generator/...`, `weights/discriminator/...`."""
   with writer.as_default(step=step):
     for role, model in (("generator", gan.generator), ("discriminator", gan.discriminator)):
-      for variable in model.weights:
-        path = getattr(variable, "path", variable.name).replace(":0", "")
-        # Keras paths start with the model's own name, whatever the plugin called it.
-        tf.summary.histogram(f"weights/{role}/{path.split('/', 1)[-1]}", variable)
+      for tag, variable in histogram_tags(model, role).items():
+        tf.summary.histogram(tag, variable)
 
 
 def parse_profile_steps(text):
