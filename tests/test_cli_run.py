@@ -286,6 +286,12 @@ def test_stopped_run_resumes_exactly(tmp_path):
     time.sleep(0.2)
   proc.send_signal(signal.SIGTERM)
   assert proc.wait(timeout=60) == 130
+  console = open(tmp_path / "log.txt").read().splitlines()
+  # Plain lines only (no absl `W1207 16:00:00.000 ... run.py:73]` prefix), each also in train.log.
+  assert "stopped; run the same command again to resume" in console
+  assert not [l for l in console if re.match(r"[IWEF]\d{4} ", l)], console
+  logged = (stopped / "train.log").read_text()
+  assert "stopped; run the same command again to resume" in logged
   saved = int(open(stopped / "checkpoints" / "checkpoint").read().split('"')[1].split("-")[-1])
   assert saved >= 20
   target = saved + 30

@@ -8,11 +8,10 @@ import sys
 
 from absl import app
 from absl import flags
-from absl import logging
 
 from tfgan1 import api
 from tfgan1.registry import loader as plugin_loader
-from tfgan1.errors import NonFiniteStop, UserError
+from tfgan1.errors import NonFiniteStop, Stopped, UserError
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("config", None, "YAML run config.")
@@ -69,8 +68,9 @@ def main(argv):
       raise
     print(f"error: {e}", file=sys.stderr)
     sys.exit(2)
-  except KeyboardInterrupt:
-    logging.warning("stopped; run the same command again to resume")
+  except KeyboardInterrupt as e:
+    if not isinstance(e, Stopped):  # else the run logged it (console and train.log)
+      print("stopped; run the same command again to resume", file=sys.stderr)
     sys.exit(130)
   except NonFiniteStop as e:  # train.on_nonfinite: the bad steps changed no weight
     print(f"error: {e}", file=sys.stderr)

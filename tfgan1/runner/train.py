@@ -11,6 +11,7 @@ from absl import logging
 from tfgan1 import backends
 from tfgan1 import tfimport
 from tfgan1.engine import distribute
+from tfgan1.errors import Stopped
 from tfgan1.engine import optimizers
 from tfgan1.evaluation import sampling
 from tfgan1.evaluation.loop import Evaluation
@@ -112,7 +113,7 @@ def train_and_evaluate(config, workdir, allow_config_change=False, profile_steps
   runs before the first write, so a refused run changes nothing.
   """
   started = time.perf_counter()
-  with console.plain_console():
+  with console.plain_console() as held:
     workdir_lib.check_writable(workdir)
     _warn_lambda_with_adaptive_optimizer(config)
     strategy = distribute.make(config)  # first: MultiWorkerMirroredStrategy must be
@@ -137,7 +138,7 @@ def train_and_evaluate(config, workdir, allow_config_change=False, profile_steps
         resume_record.record(out, config, start, keep_old)
         manager = checkpoints.manager(run.checkpoint, out, config.train.keep_checkpoints,
                                       resumed=latest if out == workdir else None)
-        with console.log_file(out):
+        with console.log_file(out, held):
           for line in console.banner(run, out, latest, tf):
             logging.info(line)
           return _train(run, manager, out, profile_steps, started)
@@ -159,7 +160,8 @@ def _train(run, manager, workdir, profile_steps, started):
     logging.warning("interrupted at step %d: saving a checkpoint to resume from", step)
     checkpoints.save(manager, run, step)
     writer.flush()
-    raise
+    logging.info("stopped; run the same command again to resume")
+    raise Stopped() from None
   if not (manager.latest_checkpoint or "").endswith(f"-{step}"):
     checkpoints.save(manager, run, step)
   if step % config.train.sample_every:  # else the loop just wrote this step's
