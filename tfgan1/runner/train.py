@@ -123,13 +123,19 @@ def train_and_evaluate(config, workdir, allow_config_change=False, profile_steps
     with workdir_lib.Lock(out) as lock:
       latest = checkpoints.find_intact(workdir)
       start = checkpoints.step_of(latest) if latest else 0
+      run = None
+      if latest:
+        resume_record.check_backend(workdir, config)
+      if latest and resume_record.changed(workdir, config):
+        # Building checks every value: a bad one is refused as such, not judged a change.
+        run = cpp_log_filter.quiet_call(backends.make, config, strategy)
       keep_old = latest is not None and resume_record.compare(workdir, config, allow_config_change)
       done = latest and resume_record.finished_record(workdir, start, config.train.steps)
       if done:
         logging.info("already finished at step %d; raise train.steps with --set to "
                      "train further", start)
         return done
-      run = cpp_log_filter.quiet_call(backends.make, config, strategy)  # starts TF's runtime
+      run = run or cpp_log_filter.quiet_call(backends.make, config, strategy)  # starts TF's runtime
       if latest:
         checkpoints.restore(run.checkpoint, latest)
       with workdir_lib.disk_full_is_one_line(out):
