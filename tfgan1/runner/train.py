@@ -13,6 +13,7 @@ from tfgan1 import tfimport
 from tfgan1.engine import distribute
 from tfgan1.errors import Stopped
 from tfgan1.engine import optimizers
+from tfgan1.engine import verify
 from tfgan1.evaluation import sampling
 from tfgan1.evaluation.loop import Evaluation
 from tfgan1.output import console
@@ -37,6 +38,21 @@ def _warn_lambda_with_adaptive_optimizer(config):
         "step: %s divides by the gradient's running scale. For TTUR give D and G "
         "their own learning rates (d_optimizer / g_optimizer), or use optimizer.name: sgd.",
         config.train.lambda_, config.optimizer.name, config.optimizer.name)
+
+
+def _warn_random_discriminator(run):
+  """Dropout or noise in D breaks the one-step forms that call D more than once."""
+  train = run.config.train
+  names = verify.random_layers(run.networks.discriminator)
+  if not names or train.rule != "one_step":
+    return
+  exact = " and ".join(verify.ONE_CALL_FORMS)
+  verdict = ("is one of them" if train.one_step_form in verify.ONE_CALL_FORMS
+             else "is not: D's gradient is not L_D's (--verify shows by how much)")
+  logging.warning(
+      "discriminator: %s draw new random numbers on every call; of the one-step forms "
+      "only %s (one D call per step) stay exact, and this run's form %r %s",
+      ", ".join(names), exact, train.one_step_form, verdict)
 
 
 def _write_samples(run, writer, workdir, step):
@@ -147,6 +163,7 @@ def train_and_evaluate(config, workdir, allow_config_change=False, profile_steps
         with console.log_file(out, held):
           for line in console.banner(run, out, latest, tf):
             logging.info(line)
+          _warn_random_discriminator(run)
           return _train(run, manager, out, profile_steps, started)
 
 
