@@ -12,7 +12,8 @@ scatter plot for the toy sets, a grid for images). The EMA generator is used
 when the run kept one.
 
 `--truncation T` redraws every noise entry beyond +-T (BigGAN's truncation trick;
-runs with normal noise only). `--interpolate N` writes N samples along a
+runs with normal noise only) and re-estimates G's BatchNorm statistics on such
+noise (BigGAN's standing statistics), so samples do not fade to a grey mean. `--interpolate N` writes N samples along a
 spherical walk between two noise vectors instead of `--num` samples: a one-row
 strip for image runs, or an [N, *shape] .npy (toy runs have no strip picture).
 
@@ -111,6 +112,8 @@ def _main():
                     "write a .npy file instead")
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   rng = tf.random.Generator.from_seed(FLAGS.seed)
+  if FLAGS.truncation is not None:  # BatchNorm statistics for the truncated noise
+    sampling.truncation_statistics(config, generator, FLAGS.truncation, data.spec.num_classes)
   labels = _labels(sampling, classes, FLAGS.interpolate if walk else FLAGS.num, ext)
   num = len(labels) if labels is not None else FLAGS.interpolate if walk else FLAGS.num
   z = (sampling.walk(config, rng, num, FLAGS.truncation) if walk
