@@ -39,6 +39,17 @@ def test_a_bad_dict_is_the_cli_error(tmp_path):
   assert str(err.value).startswith("train.stepz: unknown key; did you mean 'steps'?")
   with pytest.raises(tfgan1.UserError, match=r"^config: a int is not allowed"):
     tfgan1.load_config(3)
+  # A path given to Python is not the --config flag.
+  with pytest.raises(tfgan1.UserError, match=r"^config: file 'no/such\.yaml' .*does not exist"):
+    tfgan1.load_config("no/such.yaml")
+
+
+def test_hparams_name_precision_and_only_one_step_has_a_form():
+  from tfgan1.output import dashboard
+  one_step = dashboard.hparams(tfgan1.load_config(RING))
+  assert one_step["precision"] == "float32" and one_step["one_step_form"] == "fused"
+  alternating = dashboard.hparams(tfgan1.load_config(RING, "train.rule=alternating"))
+  assert "one_step_form" not in alternating and alternating["rule"] == "alternating"
 
 
 def test_relative_paths_are_shown_resolved(plugins_loaded, tmp_path, monkeypatch):

@@ -13,6 +13,7 @@ from tfgan1.config import yamlio
 from tfgan1.errors import UserError
 
 tf = tfimport.tensorflow()
+keras = tfimport.keras()
 
 
 def hparams(config):
@@ -20,7 +21,7 @@ def hparams(config):
   train = config.train
   d_opt, g_opt = config_lib.network_optimizers(config)
   values = {
-      "rule": train.rule, "one_step_form": train.one_step_form,
+      "rule": train.rule,
       "loss": config.loss.name, "lambda": train.lambda_, "g_top_k": train.g_top_k,
       "lr_d": _hparam(d_opt.learning_rate), "lr_g": _hparam(g_opt.learning_rate),
       "optimizer": d_opt.name, "batch_size": train.batch_size,
@@ -29,9 +30,10 @@ def hparams(config):
       "generator": config.generator.name, "discriminator": config.discriminator.name,
       "data": config.data.name,
   }
-  precision = getattr(config, "precision", None)  # the precision section, once it exists
-  if precision is not None:
-    values["precision"] = getattr(precision, "name", str(precision))
+  if train.rule == "one_step":  # other rules have no form: compare_runs would list it
+    values["one_step_form"] = train.one_step_form
+  # No precision section: Keras' float type (float32 unless a user changed it).
+  values["precision"] = config.precision.name if config.precision else keras.config.floatx()
   return values
 
 

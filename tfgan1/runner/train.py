@@ -103,7 +103,7 @@ def _loop(run, manager, evaluator, writer, workdir, profiler):
     step += count
     profiler.after(step)
     if step % cfg.log_every == 0 or step == cfg.steps:
-      scalars = reporting.to_host(metrics)
+      scalars = reporting.shown(reporting.to_host(metrics), run.config)
       logging.info(progress.line(step, scalars))
       reporting.write_scalars(writer, step, {**scalars, **progress.perf()})
       writer.flush()  # the bad step's scalars stay on disk if the guard stops the run
