@@ -1,4 +1,5 @@
 """Truncation and spherical walks: the math by hand, and tools/sample.py end to end."""
+import os
 import subprocess
 import sys
 
@@ -100,13 +101,23 @@ def test_sample_tool_truncation_and_walks(runs, tmp_path):
   ring = runs["ring8"]
   jobs = [["--workdir", ring, "--interpolate", 7, "--truncation", 0.5,
            "--out", tmp_path / "w.npy"],
-          ["--workdir", ring, "--interpolate", 7, "--out", tmp_path / "w.png"]]
+          ["--workdir", ring, "--interpolate", 7, "--out", tmp_path / "w.png"],
+          ["--workdir", ring, "--num", 3, "--out", f"{tmp_path}/points/"]]
   if "mnist" in runs:
     jobs.append(["--workdir", runs["mnist"], "--interpolate", 6, "--truncation", 0.7,
                  "--out", tmp_path / "walk.png"])
+    jobs.append(["--workdir", runs["mnist"], "--num", 5, "--out", f"{tmp_path}/pngs/"])
   results = _tools(jobs)
-  for rc, err in results[:1] + results[2:]:
+  for rc, err in results[:1] + results[3:]:
     assert rc == 0, err[-2000:]
+  # A folder: one PNG per sample (outside FID tools read these); points have none.
+  rc, err = results[2]
+  assert rc == 2 and err.startswith("error: --out: a folder of PNGs needs image samples")
+  if "mnist" in runs:
+    names = sorted(os.listdir(tmp_path / "pngs"))
+    assert names == [f"{i:06d}.png" for i in range(5)]
+    image = tf.io.decode_png(tf.io.read_file(str(tmp_path / "pngs" / names[0]))).numpy()
+    assert image.shape == (28, 28, 3) and image.std() > 1
   walk = np.load(tmp_path / "w.npy")
   assert walk.shape == (7, 2) and np.isfinite(walk).all()
   rc, err = results[1]
