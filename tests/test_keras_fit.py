@@ -122,7 +122,21 @@ def test_keras_callbacks(plugins_loaded, tmp_path):
   assert "penalty/r1" in history.history
   acc = event_accumulator.EventAccumulator(str(tmp_path / "tb" / "train"))
   acc.Reload()
-  assert {"epoch_loss_d", "epoch_loss_g", "epoch_d_real"} <= set(acc.Tags()["tensors"])
+  tags = set(acc.Tags()["tensors"])
+  assert {"epoch_loss_d", "epoch_loss_g", "epoch_d_real"} <= tags
+  # One tag per learning rate: Keras' `learning_rate` is D's, `lr_g` G's.
+  assert {"epoch_learning_rate", "epoch_lr_g"} <= tags and "epoch_lr_d" not in tags, tags
+  # A whole GAN is refused in one line (default ModelCheckpoint too); G alone saves.
+  default_checkpoint = keras.callbacks.ModelCheckpoint(str(tmp_path / "gan.keras"))
+  default_checkpoint.set_model(gan)
+  for save in (lambda: gan.save(str(tmp_path / "gan.keras")),
+               lambda: default_checkpoint.on_epoch_end(0, {})):
+    with pytest.raises(UserError, match=r"^GAN.save: .* save_weights_only=True"):
+      save()
+  gan.generator.save(str(tmp_path / "g.keras"))
+  z = tf.random.normal([5, 4])
+  np.testing.assert_allclose(keras.saving.load_model(str(tmp_path / "g.keras"))(z),
+                             gan.generator(z), atol=1e-6)
   again = _gan(config, data.spec, penalties=["r1"])
   again.load_weights(str(tmp_path / "gan.weights.h5"))
   assert _max_diff(_weights(again.generator, again.discriminator),

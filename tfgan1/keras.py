@@ -255,7 +255,18 @@ class GAN(keras.Model):
     metrics = self.trainer.update_on([real] * self.trainer.batches_per_step, self.noise_rng)
     with tf.control_dependencies(list(metrics.values())):
       self.engine_state.assign(tf.concat([self.trainer.step[None], self.noise_rng.state], 0))
-    return metrics
+    # Keras logs its `optimizer`'s rate (the joint or D's) as `learning_rate`:
+    # the engine's own name for that rate would chart it twice.
+    return {k: v for k, v in metrics.items() if k not in ("lr", "lr_d")}
+
+  def save(self, filepath, *args, **kwargs):  # pylint: disable=unused-argument
+    """Refused in one line: see the message (save_weights and gen.save work)."""
+    raise UserError(
+        f"GAN.save: {str(filepath)!r} cannot hold a whole tfgan1.keras.GAN: its loss "
+        "plugin, update rule and engine state are not Keras objects that a .keras file "
+        "can rebuild; save the weights (gan.save_weights('x.weights.h5'), or "
+        "ModelCheckpoint(..., save_weights_only=True)) and build the GAN again to "
+        "load them, or save gan.generator alone (a plain Keras model) to sample")
 
   def make_train_function(self, force=False):
     """Keras' train function, its first call free of grappler's harmless
