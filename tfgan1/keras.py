@@ -128,6 +128,14 @@ def _latent_dim(generator):
                     "shape; build it with an Input of shape [latent_dim]") from None
 
 
+_SAVE_REFUSED = (
+    "cannot hold a whole tfgan1.keras.GAN: its loss plugin, update rule and engine "
+    "state are not Keras objects that a .keras file can rebuild; save the weights "
+    "(gan.save_weights('x.weights.h5'), or ModelCheckpoint(..., save_weights_only=True)) "
+    "and build the GAN again to load them, or save gan.generator alone (a plain Keras "
+    "model) to sample")
+
+
 class GAN(keras.Model):
   """A generator and a discriminator trained by `fit` with a tfgan1 update rule.
 
@@ -260,13 +268,8 @@ class GAN(keras.Model):
     return {k: v for k, v in metrics.items() if k not in ("lr", "lr_d")}
 
   def save(self, filepath, *args, **kwargs):  # pylint: disable=unused-argument
-    """Refused in one line: see the message (save_weights and gen.save work)."""
-    raise UserError(
-        f"GAN.save: {str(filepath)!r} cannot hold a whole tfgan1.keras.GAN: its loss "
-        "plugin, update rule and engine state are not Keras objects that a .keras file "
-        "can rebuild; save the weights (gan.save_weights('x.weights.h5'), or "
-        "ModelCheckpoint(..., save_weights_only=True)) and build the GAN again to "
-        "load them, or save gan.generator alone (a plain Keras model) to sample")
+    """Refused in one line (`_SAVE_REFUSED`); save_weights and generator.save work."""
+    raise UserError(f"GAN.save: {str(filepath)!r} {_SAVE_REFUSED}")
 
   def make_train_function(self, force=False):
     """Keras' train function, its first call free of grappler's harmless
