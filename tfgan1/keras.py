@@ -136,6 +136,23 @@ _SAVE_REFUSED = (
     "model) to sample")
 
 
+def _check_per_sample(gan, x, batch_size):
+  """The `shared` form's test of D (`tfgan1.gan.discriminator_calls`), once per batch size.
+
+  In `fit` and `train_on_batch`, which run eagerly before Keras traces the
+  step: the test compares D's logits as numbers, which a traced step cannot.
+  """
+  cfg = gan.train_config
+  if cfg.rule != "one_step" or cfg.one_step_form != "shared":
+    return
+  batch = _batch_size(x, batch_size)
+  if batch in gan.per_sample_checked:
+    return
+  fake = gan.generator(tf.zeros([batch, _latent_dim(gan.generator)]), training=False)
+  discriminator_calls.check_per_sample(gan.discriminator, fake, name="this discriminator")
+  gan.per_sample_checked.append(batch)
+
+
 class GAN(keras.Model):
   """A generator and a discriminator trained by `fit` with a tfgan1 update rule.
 
@@ -190,7 +207,7 @@ class GAN(keras.Model):
     self.engine_state = self.add_weight(shape=(4,), dtype="int64", initializer="zeros",
                                         trainable=False, name="engine_state")
     self.trainer = None
-    self._per_sample_checked = []  # batch sizes `shared` has checked D at
+    self.per_sample_checked = []  # batch sizes `shared` has checked D at
     self.built = True
 
   def compile(self, optimizer=None, d_optimizer=None, g_optimizer=None,
@@ -221,31 +238,15 @@ class GAN(keras.Model):
     if isinstance(x, tf.data.Dataset):
       # Keras would warn that its default shuffle=True is ignored for datasets.
       kwargs.setdefault("shuffle", False)
-    self._check_per_sample(x, kwargs.get("batch_size") or 32)
+    _check_per_sample(self, x, kwargs.get("batch_size") or 32)
     history = super().fit(x, y, **kwargs)
     self.calibrate_ema()
     return history
 
   def train_on_batch(self, x, y=None, **kwargs):  # pylint: disable=arguments-differ
     """`keras.Model.train_on_batch` on one batch of real samples: one update."""
-    self._check_per_sample(x, len(x))
+    _check_per_sample(self, x, len(x))
     return super().train_on_batch(x, y, **kwargs)
-
-  def _check_per_sample(self, x, batch_size):
-    """The `shared` form's test of D (`tfgan1.gan.discriminator_calls`), once per batch size.
-
-    In `fit` and `train_on_batch`, which run eagerly before Keras traces the
-    step: the test compares D's logits as numbers, which a traced step cannot.
-    """
-    cfg = self.train_config
-    if cfg.rule != "one_step" or cfg.one_step_form != "shared":
-      return
-    batch = _batch_size(x, batch_size)
-    if batch in self._per_sample_checked:
-      return
-    fake = self.generator(tf.zeros([batch, _latent_dim(self.generator)]), training=False)
-    discriminator_calls.check_per_sample(self.discriminator, fake, name="this discriminator")
-    self._per_sample_checked.append(batch)
 
   def calibrate_ema(self):
     """Re-estimates `ema_generator`'s BatchNorm statistics on fresh noise (its
