@@ -133,3 +133,19 @@ def test_bad_profile_steps(text):
   assert dashboard.parse_profile_steps("100,110") == (100, 110)
   with pytest.raises(tfgan1.UserError, match=r"^--profile_steps: .* is not allowed; expected FIRST,LAST"):
     dashboard.parse_profile_steps(text)
+
+
+def test_the_tfgan1_run_console_script():
+  """setup.py declares `tfgan1-run`; installed, it is the CLI (one-line errors, exit 2)."""
+  import shutil
+  from importlib import metadata
+  assert '"console_scripts": ["tfgan1-run = tfgan1.run:entry"]' in (ROOT / "setup.py").read_text()
+  found = [e for e in metadata.entry_points(group="console_scripts") if e.name == "tfgan1-run"]
+  script = shutil.which("tfgan1-run")
+  if not found or not script:
+    pytest.skip("tfgan1 is not installed (pip install -e .)")
+  import tfgan1.run
+  assert found[0].load() is tfgan1.run.entry
+  out = subprocess.run([script, "--config", "no/such.yaml"], capture_output=True, text=True,
+                       env=dict(os.environ, PYTHONPATH=str(ROOT)), check=False, timeout=120)
+  assert out.returncode == 2 and out.stderr.startswith("error: --config: file 'no/such.yaml'")

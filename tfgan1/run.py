@@ -10,6 +10,7 @@ from absl import app
 from absl import flags
 
 from tfgan1 import api
+from tfgan1 import config as config_lib
 from tfgan1.registry import loader as plugin_loader
 from tfgan1.errors import NonFiniteStop, Stopped, UserError
 
@@ -46,7 +47,7 @@ def _main(argv):
     return 0
   if not FLAGS.config:
     raise UserError("--config: missing; give a YAML file, e.g. --config configs/ring8.yaml")
-  config = api.load_config(FLAGS.config, FLAGS.set)
+  config = config_lib.load(FLAGS.config, FLAGS.set)  # errors name --config (api's: config)
   config = api.with_plugins(config, FLAGS.plugin)
   if FLAGS.verify:
     from tfgan1 import backends  # pylint: disable=g-import-not-at-top  (imports TF)
