@@ -149,3 +149,11 @@ def test_the_tfgan1_run_console_script():
   out = subprocess.run([script, "--config", "no/such.yaml"], capture_output=True, text=True,
                        env=dict(os.environ, PYTHONPATH=str(ROOT)), check=False, timeout=120)
   assert out.returncode == 2 and out.stderr.startswith("error: --config: file 'no/such.yaml'")
+
+
+@pytest.mark.parametrize("name", ["ring8", "grid25"])
+def test_long_toy_runs_evaluate_every_few_thousand_steps(name):
+  """A curve in TensorBoard, not one point at the end (an eval costs 16-50 steps:
+  docs/bench_notes/issue35.md)."""
+  config = tfgan1.load_config(ROOT / "configs" / f"{name}.yaml")
+  assert 1000 <= config.eval.every <= 5000 and config.train.steps >= 5 * config.eval.every

@@ -3,7 +3,8 @@
     import tfgan1.keras
     gan = tfgan1.keras.GAN(generator, discriminator, loss="hinge")
     gan.compile(optimizer=keras.optimizers.Adam(1e-4, beta_1=0.5))
-    gan.fit(real_dataset, epochs=10, callbacks=[keras.callbacks.TensorBoard("logs")])
+    gan.fit(real_dataset, epochs=10, callbacks=[keras.callbacks.TensorBoard("logs"),
+                                                tfgan1.keras.SampleGrid("logs", every=500)])
 
 `train_step` hands the batch to `tfgan1.engine.trainer.Trainer.update_on`, the very
 update the CLI's run loop takes: the same losses, rules, penalties, EMA and
@@ -24,6 +25,7 @@ from tfgan1.engine.trainer import Trainer
 from tfgan1.errors import UserError
 from tfgan1.gan import discriminator_calls
 from tfgan1.gan.networks import Networks
+from tfgan1.keras_callbacks import SampleGrid  # pylint: disable=unused-import  (tfgan1.keras.SampleGrid)
 from tfgan1.output import cpp_log_filter
 from tfgan1.registry import loader as plugin_loader
 
