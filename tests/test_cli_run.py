@@ -190,10 +190,10 @@ def test_compare_runs_reads_new_and_old_tags(short_run, tmp_path):
 
 def test_sample_tool(short_run, tmp_path):
   workdir, _ = short_run
-  out_file = tmp_path / "s.npy"
+  out_file = workdir / "samples.npy"  # no --out: beside the run
   proc = subprocess.run([sys.executable, str(ROOT / "tools" / "sample.py"), "--workdir",
-                         str(workdir), "--num", "123", "--out", str(out_file)],
-                        capture_output=True, text=True, check=False)
+                         str(workdir), "--num", "123"],
+                        cwd=tmp_path, capture_output=True, text=True, check=False)
   assert proc.returncode == 0, proc.stderr[-2000:]
   samples = np.load(out_file)
   assert samples.shape == (123, 2) and samples.dtype == np.float32

@@ -1,6 +1,6 @@
 """Writes generator samples from a run's latest checkpoint.
 
-    python tools/sample.py --workdir runs/ring8 --num 1000 --out runs/ring8/samples.npy
+    python tools/sample.py --workdir runs/ring8 --num 1000   # runs/ring8/samples.npy
     python tools/sample.py --workdir runs/mnist_dcgan --num 64 --out runs/mnist_dcgan/grid.png
     python tools/sample.py --workdir runs/mnist_dcgan --num 10000 --out runs/mnist_dcgan/pngs/
     python tools/sample.py --workdir runs/mnist_dcgan --num 64 --truncation 0.7 --out runs/t.png
@@ -36,8 +36,8 @@ from toolkit import run_tool
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Run folder (holds config.yaml and checkpoints/).")
 flags.DEFINE_integer("num", 1000, "Number of samples.")
-flags.DEFINE_string("out", "samples.npy", "Output file (.npy or .png) or folder "
-                    "(DIR/: one PNG per sample).")
+flags.DEFINE_string("out", None, "Output file (.npy or .png) or folder (DIR/: one PNG "
+                    "per sample); default WORKDIR/samples.npy.")
 flags.DEFINE_integer("seed", 0, "Noise seed.")
 flags.DEFINE_float("truncation", None, "Redraw noise entries beyond +-T (normal noise).")
 flags.DEFINE_integer("interpolate", None, "Walk of N steps between two noise vectors.")
@@ -50,6 +50,8 @@ def _check_flags():
     raise UserError("--workdir: missing; give the folder of a tfgan1 run")
   if FLAGS.num < 1:
     raise UserError(f"--num: {FLAGS.num} is not allowed; must be >= 1")
+  if FLAGS.out is None:  # beside the run, not in whatever folder the tool runs from
+    FLAGS.out = os.path.join(FLAGS.workdir, "samples.npy")
   if FLAGS.out.endswith(("/", os.sep)) or os.path.isdir(FLAGS.out):
     return "folder"
   ext = os.path.splitext(FLAGS.out)[1].lower()
