@@ -183,9 +183,12 @@ def test_compare_runs_reads_new_and_old_tags(short_run, tmp_path):
   table = io.StringIO()
   tool._print_table([tool.read_run(str(workdir)), tool.read_run(str(old))], table)  # pylint: disable=protected-access
   lines = table.getvalue().splitlines()
-  assert lines[0].split()[:3] == ["run", "rule", "step"], lines
-  assert lines[1].split()[:3] == [str(workdir), "one_step", "60"]
+  # An alternating run has no one-step form: it differs, not "same in every run".
+  assert lines[0].split()[:4] == ["run", "one_step_form", "rule", "step"], lines
+  assert lines[1].split()[:4] == [str(workdir), "fused", "one_step", "60"]
+  assert lines[2].split()[:3] == [str(old), "alternating", "30"]
   assert lines[-1].startswith("same in every run: ") and " loss=hinge " in lines[-1]
+  assert "one_step_form" not in lines[-1]
 
 
 def test_sample_tool(short_run, tmp_path):
