@@ -39,6 +39,17 @@ def test_a_bad_dict_is_the_cli_error(tmp_path):
   assert str(err.value).startswith("train.stepz: unknown key; did you mean 'steps'?")
   with pytest.raises(tfgan1.UserError, match=r"^config: a int is not allowed"):
     tfgan1.load_config(3)
+  # A path given to Python is not the --config flag.
+  with pytest.raises(tfgan1.UserError, match=r"^config: file 'no/such\.yaml' .*does not exist"):
+    tfgan1.load_config("no/such.yaml")
+
+
+def test_hparams_name_precision_and_only_one_step_has_a_form():
+  from tfgan1.output import dashboard
+  one_step = dashboard.hparams(tfgan1.load_config(RING))
+  assert one_step["precision"] == "float32" and one_step["one_step_form"] == "fused"
+  alternating = dashboard.hparams(tfgan1.load_config(RING, "train.rule=alternating"))
+  assert "one_step_form" not in alternating and alternating["rule"] == "alternating"
 
 
 def test_relative_paths_are_shown_resolved(plugins_loaded, tmp_path, monkeypatch):
@@ -122,3 +133,27 @@ def test_bad_profile_steps(text):
   assert dashboard.parse_profile_steps("100,110") == (100, 110)
   with pytest.raises(tfgan1.UserError, match=r"^--profile_steps: .* is not allowed; expected FIRST,LAST"):
     dashboard.parse_profile_steps(text)
+
+
+def test_the_tfgan1_run_console_script():
+  """setup.py declares `tfgan1-run`; installed, it is the CLI (one-line errors, exit 2)."""
+  import shutil
+  from importlib import metadata
+  assert '"console_scripts": ["tfgan1-run = tfgan1.run:entry"]' in (ROOT / "setup.py").read_text()
+  found = [e for e in metadata.entry_points(group="console_scripts") if e.name == "tfgan1-run"]
+  script = shutil.which("tfgan1-run")
+  if not found or not script:
+    pytest.skip("tfgan1 is not installed (pip install -e .)")
+  import tfgan1.run
+  assert found[0].load() is tfgan1.run.entry
+  out = subprocess.run([script, "--config", "no/such.yaml"], capture_output=True, text=True,
+                       env=dict(os.environ, PYTHONPATH=str(ROOT)), check=False, timeout=120)
+  assert out.returncode == 2 and out.stderr.startswith("error: --config: file 'no/such.yaml'")
+
+
+@pytest.mark.parametrize("name", ["ring8", "grid25"])
+def test_long_toy_runs_evaluate_every_few_thousand_steps(name):
+  """A curve in TensorBoard, not one point at the end (an eval costs 16-50 steps:
+  docs/bench_notes/issue35.md)."""
+  config = tfgan1.load_config(ROOT / "configs" / f"{name}.yaml")
+  assert 1000 <= config.eval.every <= 5000 and config.train.steps >= 5 * config.eval.every

@@ -293,6 +293,14 @@ WORKDIR_CASES = [
      "cannot be restored into this config"),
     ("saved_config_differs", lambda w: w, ["optimizer.beta_1=0.9"],
      "optimizer.beta_1 (0.5 -> 0.9)"),
+    # A bad value is refused as such, not judged a config change (nor skipped as finished).
+    ("bad_value_on_saved_run", lambda w: w, ["discriminator.pack=two"],
+     "discriminator.pack: 'two' is not allowed"),
+    ("bad_value_allowed_change", lambda w: w, ["discriminator.pack=two", ALLOW],
+     "discriminator.pack: 'two' is not allowed"),
+    ("backend_switch", lambda w: w, ["train.backend=tf1_graph", "train.steps=6", ALLOW],
+     "was trained with backend 'tf2', whose checkpoint (optimizer state included) "
+     "backend 'tf1_graph' cannot read; resume it with --set train.backend=tf2"),
     ("saved_config_garbage", _replace("config.yaml", b"{: ["), [], "cannot be read"),
     ("checkpoints_is_file", _replace("checkpoints", b"x"), [], "should be a folder"),
     ("config_yaml_is_folder", _replace("config.yaml", None), [], "should be a file"),

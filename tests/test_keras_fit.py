@@ -116,13 +116,38 @@ def test_keras_callbacks(plugins_loaded, tmp_path):
                                        patience=1)
   checkpoint = keras.callbacks.ModelCheckpoint(str(tmp_path / "gan.weights.h5"),
                                                save_weights_only=True)
+  import tfgan1.keras
   history = gan.fit(real, epochs=20, verbose=0, callbacks=[
-      stop, checkpoint, keras.callbacks.TensorBoard(str(tmp_path / "tb"))])
+      stop, checkpoint, keras.callbacks.TensorBoard(str(tmp_path / "tb")),
+      tfgan1.keras.SampleGrid(str(tmp_path / "tb"), every=3)])
   assert history.epoch == [0, 1]  # no improvement of 1e9: stopped after patience
   assert "penalty/r1" in history.history
   acc = event_accumulator.EventAccumulator(str(tmp_path / "tb" / "train"))
   acc.Reload()
-  assert {"epoch_loss_d", "epoch_loss_g", "epoch_d_real"} <= set(acc.Tags()["tensors"])
+  tags = set(acc.Tags()["tensors"])
+  assert {"epoch_loss_d", "epoch_loss_g", "epoch_d_real"} <= tags
+  # SampleGrid: the samples picture at batch 3 and at the end (4 batches), and hparams.
+  assert [e.step for e in acc.Tensors("samples")] == [3, 4]
+  assert "_hparams_/session_start_info" in tags
+  from tensorboard.plugins.hparams import plugin_data_pb2
+  start = plugin_data_pb2.HParamsPluginData.FromString(
+      acc.SummaryMetadata("_hparams_/session_start_info").plugin_data.content).session_start_info
+  assert start.hparams["rule"].string_value == "one_step"
+  assert start.hparams["one_step_form"].string_value == "fused"
+  assert start.hparams["precision"].string_value == "float32"
+  # One tag per learning rate: Keras' `learning_rate` is D's, `lr_g` G's.
+  assert {"epoch_learning_rate", "epoch_lr_g"} <= tags and "epoch_lr_d" not in tags, tags
+  # A whole GAN is refused in one line (default ModelCheckpoint too); G alone saves.
+  default_checkpoint = keras.callbacks.ModelCheckpoint(str(tmp_path / "gan.keras"))
+  default_checkpoint.set_model(gan)
+  for save in (lambda: gan.save(str(tmp_path / "gan.keras")),
+               lambda: default_checkpoint.on_epoch_end(0, {})):
+    with pytest.raises(UserError, match=r"^GAN.save: .* save_weights_only=True"):
+      save()
+  gan.generator.save(str(tmp_path / "g.keras"))
+  z = tf.random.normal([5, 4])
+  np.testing.assert_allclose(keras.saving.load_model(str(tmp_path / "g.keras"))(z),
+                             gan.generator(z), atol=1e-6)
   again = _gan(config, data.spec, penalties=["r1"])
   again.load_weights(str(tmp_path / "gan.weights.h5"))
   assert _max_diff(_weights(again.generator, again.discriminator),

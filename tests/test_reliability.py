@@ -150,6 +150,10 @@ def test_allowed_config_change_keeps_the_old_config(run_copy):
   old = (run_copy / "config.yaml").read_bytes()
   train_tiny(run_copy, ["train.steps=6", "optimizer.beta_1=0.7", ALLOW])
   assert (run_copy / "config.4.yaml").read_bytes() == old
+  # The console's config lines are in train.log too (they are logged before it opens).
+  logged = (run_copy / "train.log").read_text()
+  assert "config: changed since the saved run: optimizer.beta_1 (0.5 -> 0.7)" in logged
+  assert f"config: the config that trained steps up to 4 is kept in {run_copy}" in logged
   assert "beta_1: 0.7" in (run_copy / "config.yaml").read_text()
   steps = [json.loads(l)["step"] for l in (run_copy / "metrics.jsonl").read_text().splitlines()]
   assert steps == [4, 6]

@@ -1,4 +1,5 @@
 """Truncation and spherical walks: the math by hand, and tools/sample.py end to end."""
+import os
 import subprocess
 import sys
 
@@ -100,13 +101,23 @@ def test_sample_tool_truncation_and_walks(runs, tmp_path):
   ring = runs["ring8"]
   jobs = [["--workdir", ring, "--interpolate", 7, "--truncation", 0.5,
            "--out", tmp_path / "w.npy"],
-          ["--workdir", ring, "--interpolate", 7, "--out", tmp_path / "w.png"]]
+          ["--workdir", ring, "--interpolate", 7, "--out", tmp_path / "w.png"],
+          ["--workdir", ring, "--num", 3, "--out", f"{tmp_path}/points/"]]
   if "mnist" in runs:
     jobs.append(["--workdir", runs["mnist"], "--interpolate", 6, "--truncation", 0.7,
                  "--out", tmp_path / "walk.png"])
+    jobs.append(["--workdir", runs["mnist"], "--num", 5, "--out", f"{tmp_path}/pngs/"])
   results = _tools(jobs)
-  for rc, err in results[:1] + results[2:]:
+  for rc, err in results[:1] + results[3:]:
     assert rc == 0, err[-2000:]
+  # A folder: one PNG per sample (outside FID tools read these); points have none.
+  rc, err = results[2]
+  assert rc == 2 and err.startswith("error: --out: a folder of PNGs needs image samples")
+  if "mnist" in runs:
+    names = sorted(os.listdir(tmp_path / "pngs"))
+    assert names == [f"{i:06d}.png" for i in range(5)]
+    image = tf.io.decode_png(tf.io.read_file(str(tmp_path / "pngs" / names[0]))).numpy()
+    assert image.shape == (28, 28, 3) and image.std() > 1
   walk = np.load(tmp_path / "w.npy")
   assert walk.shape == (7, 2) and np.isfinite(walk).all()
   rc, err = results[1]
@@ -116,3 +127,35 @@ def test_sample_tool_truncation_and_walks(runs, tmp_path):
     strip = tf.io.decode_png(tf.io.read_file(str(tmp_path / "walk.png"))).numpy()
     assert strip.shape == (28, 6 * 28, 3)
     assert strip.std() > 1  # drawn, not blank
+
+
+def test_truncation_statistics_keep_the_mean_and_cut_the_tails():
+  """A small BatchNorm G: with the statistics of untruncated noise, truncated
+  samples slide toward one mean (MNIST: faint strokes); re-estimated on
+  truncated noise they keep the untruncated mean and lose their outliers."""
+  import types
+  import keras
+  keras.utils.set_random_seed(0)
+  z_in = keras.Input((8,))
+  h = z_in
+  for _ in range(2):
+    h = keras.layers.ReLU()(keras.layers.BatchNormalization()(keras.layers.Dense(64)(h)))
+  generator = keras.Model(z_in, keras.layers.Dense(16, activation="tanh")(h))
+  config = types.SimpleNamespace(seed=0, train=types.SimpleNamespace(batch_size=256),
+                                 noise=types.SimpleNamespace(dim=8))
+  rng = tf.random.Generator.from_seed(1)
+  from tfgan1.engine import ema
+  ema.standing_statistics(generator, (rng.normal([256, 8]) for _ in range(16)))
+  full = sampling.generate(generator, rng.normal([4000, 8]))
+  z = sampling.truncated_normal(rng, [4000, 8], 0.5)
+  stale = sampling.generate(generator, z)
+  sampling.truncation_statistics(config, generator, 0.5)
+  fresh = sampling.generate(generator, z)
+
+  def shift(s):  # how far the samples' mean moved from the untruncated one
+    return np.abs(s.mean(0) - full.mean(0)).mean()
+
+  def tail(s):  # the 99th percentile of the samples' distance from their mean
+    return np.percentile(np.linalg.norm(s - s.mean(0), axis=1), 99)
+  assert shift(stale) > 0.2 and shift(fresh) < 0.03, (shift(stale), shift(fresh))
+  assert tail(fresh) < tail(full), (tail(fresh), tail(full))

@@ -173,6 +173,9 @@ def _commands():
                "compare_runs.py": (["--stray"], "error: unknown option '--stray'")}
       args, line = stray.get(path.name, (["stray"], "error: unexpected arguments ['stray']"))
       out.append(([sys.executable, path, *args], line))
+  # A dataset error names the tool's flag, not the config key behind it.
+  out.append(([sys.executable, TOOLS / "train_mnist_classifier.py", "--data", "/no/such/mnist"],
+              "error: --data: '/no/such/mnist' does not exist"))
   return out
 
 

@@ -82,22 +82,47 @@ def test_dropout_still_fails(plugins_loaded):
   result = verify.check(trainer, real, z, seed)
   assert not result["ok"] and result["worst_relative"] >= 0.1
   assert "dropout" in result["likely_cause"]
+  # One D call per step (fused, shared) shares one dropout draw: those stay exact.
+  exact = result["exact"]
+  assert exact["one_step_fused"] and exact["one_step_shared"] and exact["simultaneous_again"]
+  assert not exact["one_step_classic"] and not exact["one_step_stateless"]
+  assert "differ: extragradient_lookahead, one_step_classic, one_step_stateless" in result["likely_cause"]
+  layers = verify.random_layers(trainer.gan.discriminator)
+  assert len(layers) == 3 and all(n.startswith("dropout") for n in layers), layers
 
 
-class _RandomLoss:
-  """A loss whose value changes from call to call: never one-step compatible."""
+@pytest.mark.parametrize("form,code", [("classic", 1)])  # fused, exit 0: test_cli_run
+def test_dropout_verify_exits_by_the_run_form(plugins_loaded, capsys, form, code):
+  config = config_lib.load(str(ROOT / "configs" / "ring8.yaml"), [
+      "train.batch_size=4", "discriminator.dropout=0.5", f"train.one_step_form={form}",
+      "generator.hidden=[16]", "discriminator.hidden=[16]"])
+  assert verify.main(config) == code
+  import json
+  result = json.loads(capsys.readouterr().out)
+  assert result["run_variant"] == f"one_step_{form}" and not result["ok"]
 
-  def discriminator_loss(self, real_logits, fake_logits):
-    return tf.reduce_mean(tf.nn.softplus(-real_logits) + tf.nn.softplus(fake_logits))
 
-  def generator_loss(self, fake_logits, real_logits):
-    del real_logits
-    noise = tf.random.uniform(tf.shape(fake_logits), 0.0, 2.0)
-    return tf.reduce_mean(tf.nn.softplus(-fake_logits) * noise)
+@pytest.mark.parametrize("form,verdict", [("classic", "is not: D's gradient is not L_D's"),
+                                          ("fused", "is one of them")])
+def test_training_with_dropout_in_d_warns(plugins_loaded, caplog, form, verdict):
+  """The run's start warns once, naming the forms that stay exact."""
+  import types
+  from tfgan1.runner import train
+  config = config_lib.load(str(ROOT / "configs" / "ring8.yaml"), [
+      "discriminator.dropout=0.5", f"train.one_step_form={form}",
+      "generator.hidden=[16]", "discriminator.hidden=[16]"])
+  gan = build.networks(config, build.dataset(config).spec)
+  train._warn_random_discriminator(types.SimpleNamespace(config=config, networks=gan))
+  warned = [r.getMessage() for r in caplog.records if "random numbers" in r.getMessage()]
+  assert len(warned) == 1 and warned[0].startswith("discriminator: dropout"), warned
+  assert ("draw new random numbers on every call; of the one-step forms only fused and "
+          f"shared (one D call per step) stay exact, and this run's form {form!r} {verdict}"
+          in warned[0])
 
 
 def test_random_loss_still_fails(plugins_loaded):
   _, trainer, real, z, seed = _setup("ring8")
+  assert verify.random_layers(trainer.gan.discriminator) == []
   trainer.gan.family = _RandomLoss()
   result = verify.check(trainer, real, z, seed)
   assert not result["ok"] and result["worst_relative"] >= 0.1

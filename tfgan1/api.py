@@ -30,6 +30,16 @@ def load_config(config, overrides=()):
   Raises:
     UserError: one line naming the bad key, its value and what is allowed.
   """
+  try:
+    return _load_config(config, overrides)
+  except UserError as e:
+    message = str(e)
+    if message.startswith("--config: "):  # no such flag here: the argument is `config`
+      raise UserError("config: " + message[len("--config: "):]) from None
+    raise
+
+
+def _load_config(config, overrides):
   overrides = (overrides,) if isinstance(overrides, str) else tuple(overrides)
   if isinstance(config, config_lib.Config):
     if not overrides:

@@ -13,6 +13,10 @@ class UserError(Exception):
   """Bad input from the user: reported as one line, exit code 2."""
 
 
+class Stopped(KeyboardInterrupt):
+  """Ctrl-C or SIGTERM ended a run after it saved a checkpoint and said how to resume."""
+
+
 class NonFiniteStop(Exception):
   """Non-finite losses or gradients stopped the run (`train.on_nonfinite`): exit 1."""
 

@@ -3,7 +3,8 @@
     import tfgan1.keras
     gan = tfgan1.keras.GAN(generator, discriminator, loss="hinge")
     gan.compile(optimizer=keras.optimizers.Adam(1e-4, beta_1=0.5))
-    gan.fit(real_dataset, epochs=10, callbacks=[keras.callbacks.TensorBoard("logs")])
+    gan.fit(real_dataset, epochs=10, callbacks=[keras.callbacks.TensorBoard("logs"),
+                                                tfgan1.keras.SampleGrid("logs", every=500)])
 
 `train_step` hands the batch to `tfgan1.engine.trainer.Trainer.update_on`, the very
 update the CLI's run loop takes: the same losses, rules, penalties, EMA and
@@ -24,6 +25,7 @@ from tfgan1.engine.trainer import Trainer
 from tfgan1.errors import UserError
 from tfgan1.gan import discriminator_calls
 from tfgan1.gan.networks import Networks
+from tfgan1.keras_callbacks import SampleGrid  # pylint: disable=unused-import  (tfgan1.keras.SampleGrid)
 from tfgan1.output import cpp_log_filter
 from tfgan1.registry import loader as plugin_loader
 
@@ -128,6 +130,31 @@ def _latent_dim(generator):
                     "shape; build it with an Input of shape [latent_dim]") from None
 
 
+_SAVE_REFUSED = (
+    "cannot hold a whole tfgan1.keras.GAN: its loss plugin, update rule and engine "
+    "state are not Keras objects that a .keras file can rebuild; save the weights "
+    "(gan.save_weights('x.weights.h5'), or ModelCheckpoint(..., save_weights_only=True)) "
+    "and build the GAN again to load them, or save gan.generator alone (a plain Keras "
+    "model) to sample")
+
+
+def _check_per_sample(gan, x, batch_size):
+  """The `shared` form's test of D (`tfgan1.gan.discriminator_calls`), once per batch size.
+
+  In `fit` and `train_on_batch`, which run eagerly before Keras traces the
+  step: the test compares D's logits as numbers, which a traced step cannot.
+  """
+  cfg = gan.train_config
+  if cfg.rule != "one_step" or cfg.one_step_form != "shared":
+    return
+  batch = _batch_size(x, batch_size)
+  if batch in gan.per_sample_checked:
+    return
+  fake = gan.generator(tf.zeros([batch, _latent_dim(gan.generator)]), training=False)
+  discriminator_calls.check_per_sample(gan.discriminator, fake, name="this discriminator")
+  gan.per_sample_checked.append(batch)
+
+
 class GAN(keras.Model):
   """A generator and a discriminator trained by `fit` with a tfgan1 update rule.
 
@@ -182,7 +209,7 @@ class GAN(keras.Model):
     self.engine_state = self.add_weight(shape=(4,), dtype="int64", initializer="zeros",
                                         trainable=False, name="engine_state")
     self.trainer = None
-    self._per_sample_checked = []  # batch sizes `shared` has checked D at
+    self.per_sample_checked = []  # batch sizes `shared` has checked D at
     self.built = True
 
   def compile(self, optimizer=None, d_optimizer=None, g_optimizer=None,
@@ -213,31 +240,15 @@ class GAN(keras.Model):
     if isinstance(x, tf.data.Dataset):
       # Keras would warn that its default shuffle=True is ignored for datasets.
       kwargs.setdefault("shuffle", False)
-    self._check_per_sample(x, kwargs.get("batch_size") or 32)
+    _check_per_sample(self, x, kwargs.get("batch_size") or 32)
     history = super().fit(x, y, **kwargs)
     self.calibrate_ema()
     return history
 
   def train_on_batch(self, x, y=None, **kwargs):  # pylint: disable=arguments-differ
     """`keras.Model.train_on_batch` on one batch of real samples: one update."""
-    self._check_per_sample(x, len(x))
+    _check_per_sample(self, x, len(x))
     return super().train_on_batch(x, y, **kwargs)
-
-  def _check_per_sample(self, x, batch_size):
-    """The `shared` form's test of D (`tfgan1.gan.discriminator_calls`), once per batch size.
-
-    In `fit` and `train_on_batch`, which run eagerly before Keras traces the
-    step: the test compares D's logits as numbers, which a traced step cannot.
-    """
-    cfg = self.train_config
-    if cfg.rule != "one_step" or cfg.one_step_form != "shared":
-      return
-    batch = _batch_size(x, batch_size)
-    if batch in self._per_sample_checked:
-      return
-    fake = self.generator(tf.zeros([batch, _latent_dim(self.generator)]), training=False)
-    discriminator_calls.check_per_sample(self.discriminator, fake, name="this discriminator")
-    self._per_sample_checked.append(batch)
 
   def calibrate_ema(self):
     """Re-estimates `ema_generator`'s BatchNorm statistics on fresh noise (its
@@ -255,7 +266,13 @@ class GAN(keras.Model):
     metrics = self.trainer.update_on([real] * self.trainer.batches_per_step, self.noise_rng)
     with tf.control_dependencies(list(metrics.values())):
       self.engine_state.assign(tf.concat([self.trainer.step[None], self.noise_rng.state], 0))
-    return metrics
+    # Keras logs its `optimizer`'s rate (the joint or D's) as `learning_rate`:
+    # the engine's own name for that rate would chart it twice.
+    return {k: v for k, v in metrics.items() if k not in ("lr", "lr_d")}
+
+  def save(self, filepath, *args, **kwargs):  # pylint: disable=unused-argument
+    """Refused in one line (`_SAVE_REFUSED`); save_weights and generator.save work."""
+    raise UserError(f"GAN.save: {str(filepath)!r} {_SAVE_REFUSED}")
 
   def make_train_function(self, force=False):
     """Keras' train function, its first call free of grappler's harmless

@@ -8,11 +8,11 @@ import sys
 
 from absl import app
 from absl import flags
-from absl import logging
 
 from tfgan1 import api
+from tfgan1 import config as config_lib
 from tfgan1.registry import loader as plugin_loader
-from tfgan1.errors import NonFiniteStop, UserError
+from tfgan1.errors import NonFiniteStop, Stopped, UserError
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("config", None, "YAML run config.")
@@ -52,7 +52,7 @@ def _main(argv):
     return 0
   if not FLAGS.config:
     raise UserError("--config: missing; give a YAML file, e.g. --config configs/ring8.yaml")
-  config = api.load_config(FLAGS.config, FLAGS.set)
+  config = config_lib.load(FLAGS.config, FLAGS.set)  # errors name --config (api's: config)
   config = api.with_plugins(config, FLAGS.plugin)
   if FLAGS.verify:
     from tfgan1 import backends  # pylint: disable=g-import-not-at-top  (imports TF)
@@ -74,8 +74,9 @@ def main(argv):
       raise
     print(f"error: {e}", file=sys.stderr)
     sys.exit(2)
-  except KeyboardInterrupt:
-    logging.warning("stopped; run the same command again to resume")
+  except KeyboardInterrupt as e:
+    if not isinstance(e, Stopped):  # else the run logged it (console and train.log)
+      print("stopped; run the same command again to resume", file=sys.stderr)
     sys.exit(130)
   except NonFiniteStop as e:  # train.on_nonfinite: the bad steps changed no weight
     print(f"error: {e}", file=sys.stderr)

@@ -1,18 +1,22 @@
 """Writes generator samples from a run's latest checkpoint.
 
-    python tools/sample.py --workdir runs/ring8 --num 1000 --out samples.npy
-    python tools/sample.py --workdir runs/mnist_dcgan --num 64 --out grid.png
-    python tools/sample.py --workdir runs/mnist_dcgan --num 64 --truncation 0.7 --out t.png
-    python tools/sample.py --workdir runs/mnist_dcgan --interpolate 10 --out walk.png
-    python tools/sample.py --workdir runs/mnist_cdcgan --classes 0,1,2 --num 30 --out c.png
+    python tools/sample.py --workdir runs/ring8 --num 1000   # runs/ring8/samples.npy
+    python tools/sample.py --workdir runs/mnist_dcgan --num 64 --out runs/mnist_dcgan/grid.png
+    python tools/sample.py --workdir runs/mnist_dcgan --num 10000 --out runs/mnist_dcgan/pngs/
+    python tools/sample.py --workdir runs/mnist_dcgan --num 64 --truncation 0.7 --out runs/t.png
+    python tools/sample.py --workdir runs/mnist_dcgan --interpolate 10 --out runs/walk.png
+    python tools/sample.py --workdir runs/mnist_cdcgan --classes 0,1,2 --num 30 --out runs/c.png
 
 `.npy`: float32 [N, *sample shape] in the data's own coordinates (N x 2 for the
 toy sets; images in [-1, 1]). `.png`: the dataset's picture of the samples (a
-scatter plot for the toy sets, a grid for images). The EMA generator is used
-when the run kept one.
+scatter plot for the toy sets, a grid for images). A folder (`--out DIR/`, or
+an existing folder): one RGB PNG per sample, `000000.png`, `000001.png`, ...,
+as outside FID tools (clean-fid, pytorch-fid, torch-fidelity) read them; image
+runs only. The EMA generator is used when the run kept one.
 
 `--truncation T` redraws every noise entry beyond +-T (BigGAN's truncation trick;
-runs with normal noise only). `--interpolate N` writes N samples along a
+runs with normal noise only) and re-estimates G's BatchNorm statistics on such
+noise (BigGAN's standing statistics), so samples do not fade to a grey mean. `--interpolate N` writes N samples along a
 spherical walk between two noise vectors instead of `--num` samples: a one-row
 strip for image runs, or an [N, *shape] .npy (toy runs have no strip picture).
 
@@ -32,7 +36,8 @@ from toolkit import run_tool
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Run folder (holds config.yaml and checkpoints/).")
 flags.DEFINE_integer("num", 1000, "Number of samples.")
-flags.DEFINE_string("out", "samples.npy", "Output file: .npy or .png.")
+flags.DEFINE_string("out", None, "Output file (.npy or .png) or folder (DIR/: one PNG "
+                    "per sample); default WORKDIR/samples.npy.")
 flags.DEFINE_integer("seed", 0, "Noise seed.")
 flags.DEFINE_float("truncation", None, "Redraw noise entries beyond +-T (normal noise).")
 flags.DEFINE_integer("interpolate", None, "Walk of N steps between two noise vectors.")
@@ -45,9 +50,14 @@ def _check_flags():
     raise UserError("--workdir: missing; give the folder of a tfgan1 run")
   if FLAGS.num < 1:
     raise UserError(f"--num: {FLAGS.num} is not allowed; must be >= 1")
+  if FLAGS.out is None:  # beside the run, not in whatever folder the tool runs from
+    FLAGS.out = os.path.join(FLAGS.workdir, "samples.npy")
+  if FLAGS.out.endswith(("/", os.sep)) or os.path.isdir(FLAGS.out):
+    return "folder"
   ext = os.path.splitext(FLAGS.out)[1].lower()
   if ext not in (".npy", ".png"):
-    raise UserError(f"--out: {FLAGS.out!r} is not allowed; expected a .npy or .png file")
+    raise UserError(f"--out: {FLAGS.out!r} is not allowed; expected a .npy or .png "
+                    "file, or a folder ending in /")
   if FLAGS.interpolate is not None and FLAGS.interpolate < 2:
     raise UserError(f"--interpolate: {FLAGS.interpolate} is not allowed; must be >= 2")
   return ext
@@ -95,6 +105,14 @@ def _picture(data, samples, classes, walk):
   return data.render(samples)
 
 
+def _write_folder(tf, viz, samples):
+  """One PNG per sample, numbered from 000000, pixels as in the grid pictures."""
+  os.makedirs(FLAGS.out, exist_ok=True)
+  for i, image in enumerate(samples):
+    png = tf.io.encode_png(viz.image_grid(image[None], columns=1))
+    tf.io.write_file(os.path.join(FLAGS.out, f"{i:06d}.png"), png)
+
+
 def _main():
   ext = _check_flags()
   from tfgan1.runner import reload as restore  # pylint: disable=g-import-not-at-top
@@ -105,18 +123,26 @@ def _main():
   sampling.check_truncation(config, FLAGS.truncation)
   classes = _classes(config, data.spec.num_classes)
   walk = FLAGS.interpolate is not None
+  if ext == "folder" and not viz.is_image(data.spec.shape):
+    raise UserError(f"--out: a folder of PNGs needs image samples; data "
+                    f"{config.data.name!r} has samples of shape {tuple(data.spec.shape)}; "
+                    "write a .npy file instead")
   if walk and ext == ".png" and not viz.is_image(data.spec.shape):
     raise UserError(f"--interpolate: a walk picture needs image samples; data "
                     f"{config.data.name!r} has samples of shape {tuple(data.spec.shape)}; "
                     "write a .npy file instead")
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   rng = tf.random.Generator.from_seed(FLAGS.seed)
+  if FLAGS.truncation is not None:  # BatchNorm statistics for the truncated noise
+    sampling.truncation_statistics(config, generator, FLAGS.truncation, data.spec.num_classes)
   labels = _labels(sampling, classes, FLAGS.interpolate if walk else FLAGS.num, ext)
   num = len(labels) if labels is not None else FLAGS.interpolate if walk else FLAGS.num
   z = (sampling.walk(config, rng, num, FLAGS.truncation) if walk
        else sampling.noise(config, rng, num, FLAGS.truncation))
   samples = sampling.generate(generator, z, labels)
-  if ext == ".npy":
+  if ext == "folder":
+    _write_folder(tf, viz, samples)
+  elif ext == ".npy":
     np.save(FLAGS.out, samples)
   else:
     if not hasattr(data, "render"):

@@ -64,7 +64,14 @@ def _main():
   from tfgan1.plugins.evaluators import mnist  # pylint: disable=g-import-not-at-top
   path = None if FLAGS.data == "keras" else FLAGS.data
   out = FLAGS.out or mnist.default_classifier_path()
-  train, held, what = load_sets(path)
+  try:
+    train, held, what = load_sets(path)
+  except UserError as e:  # the dataset plugin names its config key; here it is a flag
+    message = str(e)
+    if message.startswith("data.path: "):
+      message = message[len("data.path: "):].replace("null to use", "keras to use")
+      raise UserError("--data: " + message) from None
+    raise
   accuracy = mnist.train_classifier(train, held, out, FLAGS.epochs, FLAGS.width, FLAGS.seed)
   print(f"held-out accuracy {100 * accuracy:.2f}% on {len(held[0])} digits ({what}); "
         f"saved {out}")

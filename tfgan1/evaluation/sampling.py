@@ -31,6 +31,37 @@ def truncated_normal(rng, shape, threshold):
                   "use a threshold of about 0.05 or more")
 
 
+_STANDING_BATCHES = 16  # as ema.bn_batches' default: 16 batches of train.batch_size
+_STANDING_SEED = 7_000_003  # apart from the sampling and training seeds
+
+
+def truncation_statistics(config, generator, threshold, num_classes=None):
+  """Re-estimates `generator`'s BatchNorm statistics on truncated noise (BigGAN's
+  "standing statistics" for the sampling distribution); no-op without BatchNorm.
+
+  Statistics from untruncated noise normalise the narrower activations of
+  truncated noise too little, so every sample slides toward one grey mean
+  (fainter MNIST strokes). Re-estimated, the samples keep the untruncated mean
+  and contrast and lose their outliers. Where BatchNorm directly follows the
+  first linear layer, it also undoes most of the truncation's shrinkage, so
+  variety drops only in the tails (docs/bench_notes/issue35.md).
+  """
+  from tfgan1 import tfimport  # pylint: disable=g-import-not-at-top
+  from tfgan1.engine import ema  # pylint: disable=g-import-not-at-top  (imports TF)
+  if not ema.batch_norm_layers(generator):
+    return generator
+  rng = tfimport.tensorflow().random.Generator.from_seed(config.seed + _STANDING_SEED)
+  batch = config.train.batch_size
+  labels = class_labels(batch, num_classes) if num_classes else None
+
+  def batches():
+    for _ in range(_STANDING_BATCHES):
+      z = truncated_normal(rng, [batch, config.noise.dim], threshold)
+      yield z if labels is None else (z, labels)
+  ema.standing_statistics(generator, batches())
+  return generator
+
+
 def check_truncation(config, threshold):
   """Truncation is defined for normal noise; a uniform latent is refused."""
   if threshold is not None and config.noise.distribution != "normal":

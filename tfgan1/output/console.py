@@ -24,36 +24,58 @@ class _PlainFormatter(logging.Formatter):
     return message
 
 
+class _Held(logging.Handler):
+  """Keeps the records logged before the workdir's log file opens."""
+
+  def __init__(self):
+    super().__init__()
+    self.records = []
+
+  def emit(self, record):
+    self.records.append(record)
+
+
 @contextlib.contextmanager
 def plain_console():
   """absl lines on stderr without the absl prefix, INFO and up, for one run.
 
   The absl logger stops propagating to the root handler meanwhile, so a line
   is printed once whether the CLI (absl's handler) or a notebook (none) runs.
+  Yields the lines held for `log_file` (what the console showed before it opened).
   """
   logger = absl_logging.get_absl_logger()
   handler = logging.StreamHandler(sys.stderr)
   handler.setFormatter(_PlainFormatter())
+  held = _Held()
   saved = logger.level, logger.propagate
   if not flags.FLAGS.is_parsed() or logger.getEffectiveLevel() > logging.INFO:
     # Called from Python (no absl flags): show progress as the CLI does.
     logger.setLevel(logging.INFO)
   logger.addHandler(handler)
+  logger.addHandler(held)
   logger.propagate = False
   try:
-    yield
+    yield held
   finally:
     logger.removeHandler(handler)
+    logger.removeHandler(held)
     logger.setLevel(saved[0])
     logger.propagate = saved[1]
 
 
 @contextlib.contextmanager
-def log_file(workdir):
-  """Appends absl's full-format lines to `workdir/train.log` (resumes append)."""
+def log_file(workdir, held=None):
+  """Appends absl's full-format lines to `workdir/train.log` (resumes append),
+  first the lines `held` (from `plain_console`) kept before the run started, so
+  every line the console showed is in the file."""
   logger = absl_logging.get_absl_logger()
   handler = logging.FileHandler(os.path.join(workdir, LOG_FILE), encoding="utf-8")
   handler.setFormatter(absl_logging.PythonFormatter())
+  if held is not None:
+    logger.removeHandler(held)
+    for record in held.records:
+      handler.handle(record)
+    held.records = []
   logger.addHandler(handler)
   try:
     yield

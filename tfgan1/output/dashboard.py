@@ -13,6 +13,7 @@ from tfgan1.config import yamlio
 from tfgan1.errors import UserError
 
 tf = tfimport.tensorflow()
+keras = tfimport.keras()
 
 
 def hparams(config):
@@ -20,7 +21,7 @@ def hparams(config):
   train = config.train
   d_opt, g_opt = config_lib.network_optimizers(config)
   values = {
-      "rule": train.rule, "one_step_form": train.one_step_form,
+      "rule": train.rule,
       "loss": config.loss.name, "lambda": train.lambda_, "g_top_k": train.g_top_k,
       "lr_d": _hparam(d_opt.learning_rate), "lr_g": _hparam(g_opt.learning_rate),
       "optimizer": d_opt.name, "batch_size": train.batch_size,
@@ -29,9 +30,10 @@ def hparams(config):
       "generator": config.generator.name, "discriminator": config.discriminator.name,
       "data": config.data.name,
   }
-  precision = getattr(config, "precision", None)  # the precision section, once it exists
-  if precision is not None:
-    values["precision"] = getattr(precision, "name", str(precision))
+  if train.rule == "one_step":  # other rules have no form: compare_runs would list it
+    values["one_step_form"] = train.one_step_form
+  # No precision section: Keras' float type (float32 unless a user changed it).
+  values["precision"] = config.precision.name if config.precision else keras.config.floatx()
   return values
 
 
@@ -66,14 +68,32 @@ def write_run_info(writer, config, step):
     tf.summary.text("config", "\n".join("    " + line for line in text.splitlines()))
 
 
+def histogram_tags(model, role):
+  """{tag: variable}, one tag per variable of `model`: `weights/generator/dense_1/kernel`.
+
+  Keras 3 paths are `layer/variable` (functional models) or start with the
+  model's own name (subclassed ones): that name is dropped, the layer's kept,
+  so each variable gets its own chart; a repeated path gets a `_2` suffix.
+  """
+  tags = {}
+  for variable in model.weights:
+    path = getattr(variable, "path", variable.name).replace(":0", "")
+    if path.startswith(model.name + "/"):
+      path = path[len(model.name) + 1:]
+    tag, n = f"weights/{role}/{path}", 1
+    while tag in tags:
+      n += 1
+      tag = f"weights/{role}/{path}_{n}"
+    tags[tag] = variable
+  return tags
+
+
 def write_histograms(writer, step, gan):
-  """Weight histograms under `weights/generator/...`, `weights/discriminator/...`."""
+  """Weight histograms, one per variable, under `weights/generator/...`, `weights/discriminator/...`."""
   with writer.as_default(step=step):
     for role, model in (("generator", gan.generator), ("discriminator", gan.discriminator)):
-      for variable in model.weights:
-        path = getattr(variable, "path", variable.name).replace(":0", "")
-        # Keras paths start with the model's own name, whatever the plugin called it.
-        tf.summary.histogram(f"weights/{role}/{path.split('/', 1)[-1]}", variable)
+      for tag, variable in histogram_tags(model, role).items():
+        tf.summary.histogram(tag, variable)
 
 
 def parse_profile_steps(text):

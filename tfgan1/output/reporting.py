@@ -24,6 +24,16 @@ TAGS = {"loss_d": "loss/d", "loss_g": "loss/g",
 _KEYS = {t: k for k, t in TAGS.items()}
 
 
+def shown(scalars, config):
+  """The train scalars worth a chart: `skipped_steps` is left out while it is 0
+  in a run without a loss scale that stops at its first bad step (every float32
+  run by default), where it cannot count anything before the run stops."""
+  if (scalars.get("skipped_steps") == 0 and "loss_scale" not in scalars
+      and config.train.on_nonfinite == "stop"):
+    return {k: v for k, v in scalars.items() if k != "skipped_steps"}
+  return scalars
+
+
 def tag(key):
   """The TensorBoard tag of a train metric key (`loss_d` -> `loss/d`)."""
   if key in TAGS:

@@ -69,23 +69,58 @@ def _describe(diffs):
   return ", ".join(f"{k} ({old!r} -> {new!r})" for k, (old, new) in diffs.items())
 
 
+def _saved(workdir):
+  """The saved config.yaml as a dict, None when there is none; raises UserError
+  when it cannot be read."""
+  path = os.path.join(workdir, CONFIG_FILE)
+  if not os.path.isfile(path):
+    return None
+  old = yamlio.load_file(path)
+  return old if isinstance(old, dict) else {}
+
+
+def changed(workdir, config):
+  """True when the saved config.yaml exists and differs from `config` (or cannot be read)."""
+  try:
+    old = _saved(workdir)
+  except UserError:
+    return True
+  return old is not None and bool(differences(old, yamlio.roundtrip(config_lib.to_dict(config))))
+
+
+def check_backend(workdir, config):
+  """A backend switch is refused even when config changes are allowed: one
+  backend's checkpoint (its optimizer slots above all) cannot be read by another."""
+  try:
+    old = _saved(workdir)
+  except UserError:  # compare() says so
+    return
+  before = flatten(old or {}).get("train.backend", "tf2")
+  now = config.train.backend
+  if old is not None and before != now:
+    raise UserError(
+        f"train.backend: {workdir!r} was trained with backend {before!r}, whose "
+        f"checkpoint (optimizer state included) backend {now!r} cannot read; resume it "
+        f"with --set train.backend={before}, or train {now!r} in a new --workdir")
+
+
 def compare(workdir, config, allow_change):
   """Checks `config` against the saved one before a resume; changes nothing.
 
   Returns True when the saved config is to be kept as `config.<step>.yaml`.
   """
   path = os.path.join(workdir, CONFIG_FILE)
-  if not os.path.isfile(path):
-    return False
-  new = yamlio.roundtrip(config_lib.to_dict(config))
   try:
-    old = yamlio.load_file(path)
+    old = _saved(workdir)
   except UserError as e:
     if allow_change:
       return True
     raise UserError(f"--workdir: the saved {path!r} cannot be read ({e}); pass "
                     "--allow_config_change to resume with the new config") from None
-  diffs = differences(old if isinstance(old, dict) else {}, new)
+  if old is None:
+    return False
+  new = yamlio.roundtrip(config_lib.to_dict(config))
+  diffs = differences(old, new)
   defaults = _defaults()
   harmful = {k: v for k, v in diffs.items()
              if not is_harmless(k) and not _new_key_at_default(k, *v, defaults)}

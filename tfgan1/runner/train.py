@@ -11,7 +11,9 @@ from absl import logging
 from tfgan1 import backends
 from tfgan1 import tfimport
 from tfgan1.engine import distribute
+from tfgan1.errors import Stopped
 from tfgan1.engine import optimizers
+from tfgan1.engine import verify
 from tfgan1.evaluation import sampling
 from tfgan1.evaluation.loop import Evaluation
 from tfgan1.output import console
@@ -36,6 +38,21 @@ def _warn_lambda_with_adaptive_optimizer(config):
         "step: %s divides by the gradient's running scale. For TTUR give D and G "
         "their own learning rates (d_optimizer / g_optimizer), or use optimizer.name: sgd.",
         config.train.lambda_, config.optimizer.name, config.optimizer.name)
+
+
+def _warn_random_discriminator(run):
+  """Dropout or noise in D breaks the one-step forms that call D more than once."""
+  train = run.config.train
+  names = verify.random_layers(run.networks.discriminator)
+  if not names or train.rule != "one_step":
+    return
+  exact = " and ".join(verify.ONE_CALL_FORMS)
+  verdict = ("is one of them" if train.one_step_form in verify.ONE_CALL_FORMS
+             else "is not: D's gradient is not L_D's (--verify shows by how much)")
+  logging.warning(
+      "discriminator: %s draw new random numbers on every call; of the one-step forms "
+      "only %s (one D call per step) stay exact, and this run's form %r %s",
+      ", ".join(names), exact, train.one_step_form, verdict)
 
 
 def _write_samples(run, writer, workdir, step):
@@ -86,7 +103,7 @@ def _loop(run, manager, evaluator, writer, workdir, profiler):
     step += count
     profiler.after(step)
     if step % cfg.log_every == 0 or step == cfg.steps:
-      scalars = reporting.to_host(metrics)
+      scalars = reporting.shown(reporting.to_host(metrics), run.config)
       logging.info(progress.line(step, scalars))
       reporting.write_scalars(writer, step, {**scalars, **progress.perf()})
       writer.flush()  # the bad step's scalars stay on disk if the guard stops the run
@@ -112,7 +129,7 @@ def train_and_evaluate(config, workdir, allow_config_change=False, profile_steps
   runs before the first write, so a refused run changes nothing.
   """
   started = time.perf_counter()
-  with console.plain_console():
+  with console.plain_console() as held:
     workdir_lib.check_writable(workdir)
     _warn_lambda_with_adaptive_optimizer(config)
     strategy = distribute.make(config)  # first: MultiWorkerMirroredStrategy must be
@@ -122,13 +139,19 @@ def train_and_evaluate(config, workdir, allow_config_change=False, profile_steps
     with workdir_lib.Lock(out) as lock:
       latest = checkpoints.find_intact(workdir)
       start = checkpoints.step_of(latest) if latest else 0
+      run = None
+      if latest:
+        resume_record.check_backend(workdir, config)
+      if latest and resume_record.changed(workdir, config):
+        # Building checks every value: a bad one is refused as such, not judged a change.
+        run = cpp_log_filter.quiet_call(backends.make, config, strategy)
       keep_old = latest is not None and resume_record.compare(workdir, config, allow_config_change)
       done = latest and resume_record.finished_record(workdir, start, config.train.steps)
       if done:
         logging.info("already finished at step %d; raise train.steps with --set to "
                      "train further", start)
         return done
-      run = cpp_log_filter.quiet_call(backends.make, config, strategy)  # starts TF's runtime
+      run = run or cpp_log_filter.quiet_call(backends.make, config, strategy)  # starts TF's runtime
       if latest:
         checkpoints.restore(run.checkpoint, latest)
       with workdir_lib.disk_full_is_one_line(out):
@@ -137,9 +160,10 @@ def train_and_evaluate(config, workdir, allow_config_change=False, profile_steps
         resume_record.record(out, config, start, keep_old)
         manager = checkpoints.manager(run.checkpoint, out, config.train.keep_checkpoints,
                                       resumed=latest if out == workdir else None)
-        with console.log_file(out):
+        with console.log_file(out, held):
           for line in console.banner(run, out, latest, tf):
             logging.info(line)
+          _warn_random_discriminator(run)
           return _train(run, manager, out, profile_steps, started)
 
 
@@ -159,7 +183,8 @@ def _train(run, manager, workdir, profile_steps, started):
     logging.warning("interrupted at step %d: saving a checkpoint to resume from", step)
     checkpoints.save(manager, run, step)
     writer.flush()
-    raise
+    logging.info("stopped; run the same command again to resume")
+    raise Stopped() from None
   if not (manager.latest_checkpoint or "").endswith(f"-{step}"):
     checkpoints.save(manager, run, step)
   if step % config.train.sample_every:  # else the loop just wrote this step's
