@@ -39,6 +39,7 @@ class Supports:
   on_nonfinite: Tuple[str, ...] = ("stop", "skip")
   optimizers: Tuple[str, ...] = ()  # () : any Keras optimizer
   eager_plugins: bool = True  # plugins that set `needs_eager = True`
+  augment: bool = True  # an `augment:` section (DiffAugment, ADA)
 
   def limits(self):
     """{config key: what the backend allows there}, for each key it refuses
@@ -55,6 +56,8 @@ class Supports:
         out[key] = ", ".join(allowed)
     if self.optimizers:
       out["optimizer"] = f"{', '.join(self.optimizers)} (d_optimizer, g_optimizer too)"
+    if not self.augment:
+      out["augment"] = "null (no augmentation)"
     if not self.eager_plugins:
       out["plugins"] = "none that sets needs_eager = True (loss, penalty, architecture)"
     return out
@@ -71,6 +74,9 @@ class Supports:
     if self.precisions and precision not in self.precisions:
       raise UserError(f"precision.name: {precision!r} {where}; allowed: "
                       f"{', '.join(self.precisions)}")
+    if config.augment is not None and not self.augment:
+      raise UserError(f"augment: {config.augment.policy!r} {where}; remove the augment section "
+                      "or use train.backend=tf2")
     strategy = config.distribute.strategy
     if self.strategies and strategy not in self.strategies:
       raise UserError(f"distribute.strategy: {strategy!r} {where}; allowed: "

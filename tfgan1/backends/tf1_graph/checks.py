@@ -17,7 +17,7 @@ from tfgan1.registry import contracts
 # What the graph can run; `Supports.check` refuses the rest as one line.
 SUPPORTS = Supports(rules=graph_lib.RULES, jit_compile=False, precisions=("float32",),
                     strategies=("default",), optimizers=tf1_optimizers.NAMES,
-                    eager_plugins=False)
+                    eager_plugins=False, augment=False)
 
 
 def _plugins(config):
@@ -37,9 +37,6 @@ def check(config):
                                                      "needs_eager"):
       raise UserError(f"{field}: {name!r} is not supported with train.backend=tf1_graph; "
                       "this plugin needs eager execution; use train.backend=tf2")
-  if config.augment is not None:  # the graph's D calls read no augmentation: refuse, not ignore
-    raise UserError("augment: is not supported with train.backend=tf1_graph; remove the "
-                    "augment section or use train.backend=tf2")
   tf1_optimizers.check_all(config)
 
 
