@@ -105,7 +105,7 @@ def test_mirrored_matches_one_device_and_resumes_across(tiny, reference, tmp_pat
   out = _run_two_cpus("--config", tiny, "--workdir", workdir, *MIRRORED,
                       "--set", "train.steps_per_call=4", "--set", "train.log_every=3",
                       "--set", "train.checkpoint_every=3")
-  assert "resuming from" in out.stderr and "mirrored over 2 replicas" in out.stderr
+  assert "resuming from" in out.stderr and "strategy mirrored: 2 replicas on 1 worker | batch 8 global, 4 per replica" in out.stderr
   _assert_same(workdir, reference, 3)  # same data position and noise after the switch
   records = [json.loads(l) for l in (workdir / "metrics.jsonl").read_text().splitlines()]
   assert records[-1]["step"] == 3 and 0 <= records[-1]["modes"] <= 8

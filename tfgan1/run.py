@@ -12,7 +12,7 @@ from absl import logging
 
 from tfgan1 import api
 from tfgan1.registry import loader as plugin_loader
-from tfgan1.errors import NonFiniteStop, UserError
+from tfgan1.errors import NonFiniteStop, RestartAll, UserError
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("config", None, "YAML run config.")
@@ -72,6 +72,9 @@ def main(argv):
   except KeyboardInterrupt:
     logging.warning("stopped; run the same command again to resume")
     sys.exit(130)
+  except RestartAll as e:  # a dead or preempted multi_worker peer: restart the job
+    print(f"error: {e}", file=sys.stderr)
+    sys.exit(RestartAll.EXIT_CODE)
   except NonFiniteStop as e:  # train.on_nonfinite: the bad steps changed no weight
     print(f"error: {e}", file=sys.stderr)
     sys.exit(1)
