@@ -22,7 +22,8 @@ from tfgan1.runner import checkpoints
 
 tf = tfimport.tensorflow()
 
-_UNHEALTHY = re.compile(r"unhealthy[^\n]*\n\s*/job:(\w+)/replica:\d+/task:(\d+)")
+_UNHEALTHY = re.compile(r"unhealthy[^\n]*\n\s*/job:(\w+)/replica:\d+/task:(\d+)"
+                        r"|Task /job:(\w+)/replica:\d+/task:(\d+) heartbeat timeout")
 _LEADER_GONE = re.compile(r"coordination service.*?remote target /job:(\w+)/replica:\d+/task:(\d+)",
                           re.S)
 
@@ -49,7 +50,8 @@ def peer_lost(err, workdir):
   match = _UNHEALTHY.search(text) or _LEADER_GONE.search(text)
   if match is None:
     return None
-  job, index = match.group(1), int(match.group(2))
+  job, index = [g for g in match.groups() if g is not None]
+  index = int(index)
   return RestartAll(f"{job} {index} ({_address(job, index)}) is unreachable; the last "
                     f"checkpoint is step {last_step(workdir)}; restart all workers to resume")
 
