@@ -182,7 +182,10 @@ def test_config_errors(monkeypatch):
      "worker 1"),
     ("Failed to send RPC to coordination service. Either the leader task was preempted\n"
      "Additional GRPC error information from remote target /job:chief/replica:0/task:0 while",
-     "chief 0")])
+     "chief 0"),
+    ("Collective ops is aborted by: recvmsg:Connection reset by peer\nAdditional GRPC error "
+     "information from remote target /job:worker/replica:0/task:1 while calling "
+     "/tensorflow.WorkerService/RecvBuf:", "worker 1")])
 def test_a_lost_peer_is_one_line_naming_it(text, who, tmp_path, monkeypatch):
   """TF's three ways of saying a peer is gone (TF 2.21) -> the worker, its address, the
   last checkpoint; any other TF error stays as it is."""
@@ -198,3 +201,5 @@ def test_a_lost_peer_is_one_line_naming_it(text, who, tmp_path, monkeypatch):
   assert str(err) == (f"{who} ({address}) is unreachable; the last checkpoint is step 40; "
                       "restart all workers to resume")
   assert cluster.peer_lost(tf.errors.InternalError(None, None, "other"), str(tmp_path)) is None
+  own = "remote target /job:worker/replica:0/task:0 while"  # this worker: not a lost peer
+  assert cluster.peer_lost(tf.errors.UnavailableError(None, None, own), str(tmp_path)) is None

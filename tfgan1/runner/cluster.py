@@ -17,15 +17,18 @@ import re
 import signal
 
 from tfgan1 import tfimport
+from tfgan1.engine import distribute
 from tfgan1.errors import RestartAll
 from tfgan1.runner import checkpoints
 
 tf = tfimport.tensorflow()
 
-_UNHEALTHY = re.compile(r"unhealthy[^\n]*\n\s*/job:(\w+)/replica:\d+/task:(\d+)"
-                        r"|Task /job:(\w+)/replica:\d+/task:(\d+) heartbeat timeout")
-_LEADER_GONE = re.compile(r"coordination service.*?remote target /job:(\w+)/replica:\d+/task:(\d+)",
-                          re.S)
+# TF 2.21's ways of naming a lost peer, most specific first: the coordination
+# service's list of tasks without heartbeats, its heartbeat timeout, and a failed
+# RPC to a task (a collective's RecvBuf, or the heartbeat to a dead leader).
+_LOST = [re.compile(r"unhealthy[^\n]*\n\s*/job:(\w+)/replica:\d+/task:(\d+)"),
+         re.compile(r"Task /job:(\w+)/replica:\d+/task:(\d+) heartbeat timeout"),
+         re.compile(r"remote target /job:(\w+)/replica:\d+/task:(\d+)")]
 
 
 def _address(job, index):
@@ -47,11 +50,12 @@ def peer_lost(err, workdir):
   if not isinstance(err, tf.errors.OpError):
     return None
   text = str(err)
-  match = _UNHEALTHY.search(text) or _LEADER_GONE.search(text)
-  if match is None:
+  own = distribute.tf_config_task()
+  found = [(m.group(1), int(m.group(2))) for pattern in _LOST for m in pattern.finditer(text)]
+  found = [task for task in found if task != own]
+  if not found:
     return None
-  job, index = [g for g in match.groups() if g is not None]
-  index = int(index)
+  job, index = found[0]
   return RestartAll(f"{job} {index} ({_address(job, index)}) is unreachable; the last "
                     f"checkpoint is step {last_step(workdir)}; restart all workers to resume")
 
