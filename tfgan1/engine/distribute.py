@@ -54,7 +54,10 @@ def _coordinate(timeout_s):
   context.context().configure_coordination_service(
       service_type="standalone", service_leader=leader, coordinated_jobs=jobs,
       heartbeat_timeout_in_ms=timeout_s * 1000,
-      shutdown_barrier_timeout_in_ms=timeout_s * 1000)
+      # At exit every worker waits for the others, so the other workers wait for
+      # the chief's final evaluation (minutes for FID); a dead chief is caught by
+      # the heartbeat, not by this bound.
+      shutdown_barrier_timeout_in_ms=max(timeout_s, 3600) * 1000)
 
 
 def _tpu(cfg):
