@@ -147,8 +147,8 @@ def test_multi_worker_matches_one_device(tiny, reference, tmp_path):
   # Only the chief writes the shared files; worker 1 neither evaluates nor summarises.
   names = sorted(p.name for p in workdir.iterdir())
   assert [n for n in names if not n.startswith("events.out.tfevents.")] == [
-      "checkpoints", "config.yaml", "metrics.jsonl", "train.log"]
-  assert len(names) == 5 and (workdir / "metrics.jsonl").read_text().count("\n") == 1
+      "checkpoints", "config.yaml", "metrics.jsonl", "samples", "train.log"]
+  assert len(names) == 6 and (workdir / "metrics.jsonl").read_text().count("\n") == 1
   banner = "strategy multi_worker: 2 replicas on 2 workers (this is worker {}) | batch 8 global, 4 per replica"
   assert banner.format(0) in errs[0] and banner.format(1) in errs[1]
   assert "done: step 3 in" in errs[0] and "done: step" not in errs[1]
