@@ -74,10 +74,21 @@ def main(argv):
     sys.exit(130)
   except RestartAll as e:  # a dead or preempted multi_worker peer: restart the job
     print(f"error: {e}", file=sys.stderr)
-    sys.exit(RestartAll.EXIT_CODE)
+    _exit_now(RestartAll.EXIT_CODE)
   except NonFiniteStop as e:  # train.on_nonfinite: the bad steps changed no weight
     print(f"error: {e}", file=sys.stderr)
     sys.exit(1)
+
+
+def _exit_now(code):
+  """Exits at once, skipping TensorFlow's shutdown: in a cluster that lost a worker
+  it waits for the other workers and logs about them after the run's one line.
+  Everything was saved; only this worker's temporary folders are left to remove."""
+  from tfgan1.engine import distribute  # pylint: disable=g-import-not-at-top  (imports TF)
+  distribute.remove_temp_folders()
+  sys.stdout.flush()
+  sys.stderr.flush()
+  os._exit(code)  # pylint: disable=protected-access
 
 
 def parse_flags(argv):

@@ -192,8 +192,18 @@ def output_dir(strategy, workdir):
     return workdir
   task_id = strategy.cluster_resolver.task_id
   folder = tempfile.mkdtemp(prefix=f"tfgan1-worker{task_id}-")
-  atexit.register(shutil.rmtree, folder, ignore_errors=True)
+  _TEMP_FOLDERS.append(folder)
+  atexit.register(remove_temp_folders)
   return folder
+
+
+_TEMP_FOLDERS = []
+
+
+def remove_temp_folders():
+  """Removes this worker's temporary folders (at exit, or before `os._exit`)."""
+  while _TEMP_FOLDERS:
+    shutil.rmtree(_TEMP_FOLDERS.pop(), ignore_errors=True)
 
 
 def replica_function(strategy, rule, jit_compile):
