@@ -169,7 +169,6 @@ def train_and_evaluate(config, workdir, allow_config_change=False, profile_steps
 
 def _train(run, manager, workdir, profile_steps, started, strategy=None):
   config = run.config
-  evaluator = Evaluation(config, run.data)
   vote = cluster.stop_vote(strategy)
   if vote is None:
     _stop_on_sigterm()
@@ -177,8 +176,9 @@ def _train(run, manager, workdir, profile_steps, started, strategy=None):
     vote.install()
   if vote is not None and not vote.chief:
     writer = tf.summary.create_noop_writer()
-    return _finish_worker(_loop(run, manager, evaluator, writer, workdir,
+    return _finish_worker(_loop(run, manager, None, writer, workdir,  # no evaluation
                                 dashboard.Profiler(None, workdir), vote)[0], run, manager)
+  evaluator = Evaluation(config, run.data)
   evaluator.keep_best(run.checkpoint, workdir)
   writer = tf.summary.create_file_writer(workdir)
   dashboard.write_run_info(writer, config, run.step())
