@@ -64,7 +64,7 @@ def _assert_same(workdir, reference, step):
 
 def _run_two_cpus(*args):
   out = subprocess.run([sys.executable, "-c", TWO_CPUS, *map(str, args)], cwd=ROOT,
-                       capture_output=True, text=True, timeout=300, check=False)
+                       capture_output=True, text=True, timeout=600, check=False)
   assert out.returncode == 0, out.stderr[-3000:]
   return out
 

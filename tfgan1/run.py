@@ -3,6 +3,7 @@
 Parses flags, loads the config, calls `tfgan1.train_and_evaluate(config, workdir)`.
 Bad input of any kind ends with one line on stderr and exit code 2.
 """
+import atexit
 import os
 import sys
 
@@ -81,13 +82,12 @@ def main(argv):
 
 
 def _exit_now(code):
-  """Exits at once, skipping TensorFlow's shutdown: in a cluster that lost a worker
-  it waits for the other workers and logs about them after the run's one line.
-  Everything was saved; only this worker's temporary folders are left to remove."""
-  from tfgan1.engine import distribute  # pylint: disable=g-import-not-at-top  (imports TF)
-  distribute.remove_temp_folders()
+  """Exits at once after Python's exit handlers (AutoGraph's temporary files, this
+  worker's folders), skipping TensorFlow's shutdown: in a cluster that lost a worker
+  it waits for the other workers and logs about them after the run's one line."""
   sys.stdout.flush()
   sys.stderr.flush()
+  atexit._run_exitfuncs()  # pylint: disable=protected-access
   os._exit(code)  # pylint: disable=protected-access
 
 
