@@ -64,7 +64,7 @@ def _assert_same(workdir, reference, step):
 
 def _run_two_cpus(*args):
   out = subprocess.run([sys.executable, "-c", TWO_CPUS, *map(str, args)], cwd=ROOT,
-                       capture_output=True, text=True, timeout=300, check=False)
+                       capture_output=True, text=True, timeout=600, check=False)
   assert out.returncode == 0, out.stderr[-3000:]
   return out
 
@@ -105,7 +105,7 @@ def test_mirrored_matches_one_device_and_resumes_across(tiny, reference, tmp_pat
   out = _run_two_cpus("--config", tiny, "--workdir", workdir, *MIRRORED,
                       "--set", "train.steps_per_call=4", "--set", "train.log_every=3",
                       "--set", "train.checkpoint_every=3")
-  assert "resuming from" in out.stderr and "mirrored over 2 replicas" in out.stderr
+  assert "resuming from" in out.stderr and "strategy mirrored: 2 replicas on 1 worker | batch 8 global, 4 per replica" in out.stderr
   _assert_same(workdir, reference, 3)  # same data position and noise after the switch
   records = [json.loads(l) for l in (workdir / "metrics.jsonl").read_text().splitlines()]
   assert records[-1]["step"] == 3 and 0 <= records[-1]["modes"] <= 8
@@ -137,12 +137,23 @@ def test_multi_worker_matches_one_device(tiny, reference, tmp_path):
         [sys.executable, "-m", "tfgan1.run", "--config", str(tiny), "--workdir", str(workdir),
          "--set", "distribute.strategy=multi_worker", "--set", "distribute.sync_batch_norm=true"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+  errs = []
   for worker in workers:
-    _, err = worker.communicate(timeout=300)
+    _, err = worker.communicate(timeout=600)
     assert worker.returncode == 0, err[-3000:]
+    errs.append(err)
   _assert_same(workdir, reference, 3)
   assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # worker 1's files went away
-  assert (workdir / "metrics.jsonl").read_text().count("\n") == 1
+  # Only the chief writes the shared files; worker 1 neither evaluates nor summarises.
+  names = sorted(p.name for p in workdir.iterdir())
+  assert [n for n in names if not n.startswith("events.out.tfevents.")] == [
+      "checkpoints", "config.yaml", "metrics.jsonl", "samples", "train.log"]
+  assert len(names) == 6 and (workdir / "metrics.jsonl").read_text().count("\n") == 1
+  banner = "strategy multi_worker: 2 replicas on 2 workers (this is worker {}) | batch 8 global, 4 per replica"
+  assert banner.format(0) in errs[0] and banner.format(1) in errs[1]
+  assert "done: step 3 in" in errs[0] and "done: step" not in errs[1]
+  assert errs[1].strip().splitlines()[-1] == ("done: finished as worker 1 at step 3; the chief "
+                                              "writes the results")
 
 
 def test_config_errors(monkeypatch):
@@ -161,3 +172,34 @@ def test_config_errors(monkeypatch):
   assert distribute.make(config_lib.from_dict(dict(base))) is None
   with pytest.raises(UserError, match=r"^train.batch_size: 7 is not allowed; .* 2 replicas"):
     distribute.check_batch(7, 2, "mirrored")
+
+
+@pytest.mark.parametrize("text, who", [
+    ("Error reported from /job:worker/task:1: The following tasks are unhealthy (stopped "
+     "sending heartbeats):\n/job:worker/replica:0/task:1\nThe tasks have crashed.", "worker 1"),
+    ("Unexpected heartbeat request from an already-in-error task: /job:worker/replica:0/task:0 "
+     "with existing error: UNAVAILABLE: Task /job:worker/replica:0/task:1 heartbeat timeout.",
+     "worker 1"),
+    ("Failed to send RPC to coordination service. Either the leader task was preempted\n"
+     "Additional GRPC error information from remote target /job:chief/replica:0/task:0 while",
+     "chief 0"),
+    ("Collective ops is aborted by: recvmsg:Connection reset by peer\nAdditional GRPC error "
+     "information from remote target /job:worker/replica:0/task:1 while calling "
+     "/tensorflow.WorkerService/RecvBuf:", "worker 1")])
+def test_a_lost_peer_is_one_line_naming_it(text, who, tmp_path, monkeypatch):
+  """TF's three ways of saying a peer is gone (TF 2.21) -> the worker, its address, the
+  last checkpoint; any other TF error stays as it is."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from tfgan1.runner import cluster  # pylint: disable=g-import-not-at-top
+  monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {
+      "chief": ["host0:1"], "worker": ["host1:2", "host2:3"]}, "task": {"type": "worker", "index": 0}}))
+  (tmp_path / "checkpoints").mkdir()
+  for step in (20, 40):
+    (tmp_path / "checkpoints" / f"ckpt-{step}.index").write_text("")
+  err = cluster.peer_lost(tf.errors.UnavailableError(None, None, text), str(tmp_path))
+  address = {"worker 1": "host2:3", "chief 0": "host0:1"}[who]
+  assert str(err) == (f"{who} ({address}) is unreachable; the last checkpoint is step 40; "
+                      "restart all workers to resume")
+  assert cluster.peer_lost(tf.errors.InternalError(None, None, "other"), str(tmp_path)) is None
+  own = "remote target /job:worker/replica:0/task:0 while"  # this worker: not a lost peer
+  assert cluster.peer_lost(tf.errors.UnavailableError(None, None, own), str(tmp_path)) is None

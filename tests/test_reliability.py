@@ -235,3 +235,29 @@ def test_ema_key_added_by_a_newer_version_at_its_default_is_not_a_change(tmp_pat
   assert history.compare(str(tmp_path), config, False) is False
   with pytest.raises(UserError, match=r"differing keys: ema.bn_batches \('missing' -> 4\)"):
     history.compare(str(tmp_path), config_lib.load(RING8, ["ema.bn_batches=4"]), False)
+
+
+def test_isolated_run_trains_in_a_child_process(run_copy, capfd):
+  """`train_and_evaluate(..., isolated=True)`: the CLI in a child, whose memory goes
+  back when it ends (tools/soak.py); it resumes the run and returns the final record."""
+  from tests.conftest import RING8, RUN_SETS, SMALL  # pylint: disable=g-import-not-at-top
+  from tfgan1 import api  # pylint: disable=g-import-not-at-top
+  config = api.load_config(RING8, SMALL + RUN_SETS + ["train.steps=6"])
+  record = api.train_and_evaluate(config, run_copy, isolated=True)
+  assert record["step"] == 6
+  assert json.loads((run_copy / "metrics.jsonl").read_text().splitlines()[-1]) == record
+  err = capfd.readouterr().err
+  assert "resuming from" in err and "done: step 6 in" in err
+
+
+@pytest.mark.parametrize("code, line, kind", [
+    (2, "error: train.steps: -1 is not allowed", UserError),
+    (75, "error: worker 1 (h:1) is unreachable; ...", "RestartAll"),
+    (1, "error: non-finite losses", "NonFiniteStop"),
+    (1, "Segmentation fault", RuntimeError)])
+def test_isolated_run_failures_are_the_in_process_exceptions(code, line, kind):
+  from tfgan1 import errors, isolated  # pylint: disable=g-import-not-at-top
+  err = isolated.failure(code, line)
+  assert type(err) is (getattr(errors, kind) if isinstance(kind, str) else kind)
+  if code != 1 or line.startswith("error"):
+    assert str(err) == line[len("error: "):]

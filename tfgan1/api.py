@@ -77,7 +77,7 @@ def with_plugins(config, plugins=()):
 
 
 def train_and_evaluate(config, workdir, plugins=(), profile_steps=None,
-                       allow_config_change=False):
+                       allow_config_change=False, isolated=False):
   """Trains a config in `workdir`, resuming from its latest checkpoint if any.
 
   Exactly what `python -m tfgan1.run --config ... --workdir ...` runs: same
@@ -90,6 +90,10 @@ def train_and_evaluate(config, workdir, plugins=(), profile_steps=None,
     plugins: extra plugin modules or `.py` files, as `--plugin`.
     profile_steps: optional `(first, last)` steps to trace with the TensorBoard
       profiler, as `--profile_steps first,last`.
+    isolated: run in a child process (`python -m tfgan1.run`) that returns all
+      its memory when it ends: for many runs in one process (a sweep, a
+      notebook), where TensorFlow keeps some memory per run (see `tools/soak.py`).
+      Same files, lines, return value and exceptions.
 
   Returns:
     The final evaluation record: a dict with `step` and the dataset's metrics
@@ -99,6 +103,9 @@ def train_and_evaluate(config, workdir, plugins=(), profile_steps=None,
     UserError: bad config, plugin, path, data or checkpoint; nothing saved is lost.
   """
   config = with_plugins(load_config(config), plugins)
+  if isolated:
+    from tfgan1 import isolated as isolated_lib  # pylint: disable=g-import-not-at-top
+    return isolated_lib.train_and_evaluate(config, workdir, allow_config_change, profile_steps)
   from tfgan1.runner import train  # pylint: disable=g-import-not-at-top  (imports TF)
   return train.train_and_evaluate(config, os.fspath(workdir), allow_config_change,
                                   profile_steps)

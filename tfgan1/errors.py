@@ -42,3 +42,14 @@ def describe(err):
   lines = [_NOISE.sub("", line).strip() for line in str(err).splitlines()]
   lines = [l for l in lines if l and not l.startswith("Exception encountered when calling")]
   return f"{type(err).__name__}: {lines[0]}" if lines else type(err).__name__
+
+
+class RestartAll(Exception):
+  """A multi_worker job stopped because a worker died or was preempted: every
+  worker must be restarted, and resumes from the last checkpoint.
+
+  `tfgan1.run` prints the one-line message and exits with `EXIT_CODE`
+  (EX_TEMPFAIL of sysexits.h: a temporary failure, retrying may succeed), which a
+  cluster manager can map to "restart the whole job".
+  """
+  EXIT_CODE = 75

@@ -3,6 +3,7 @@
 Parses flags, loads the config, calls `tfgan1.train_and_evaluate(config, workdir)`.
 Bad input of any kind ends with one line on stderr and exit code 2.
 """
+import atexit
 import os
 import sys
 
@@ -12,7 +13,7 @@ from absl import flags
 from tfgan1 import api
 from tfgan1 import config as config_lib
 from tfgan1.registry import loader as plugin_loader
-from tfgan1.errors import NonFiniteStop, Stopped, UserError
+from tfgan1.errors import NonFiniteStop, RestartAll, Stopped, UserError
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("config", None, "YAML run config.")
@@ -78,9 +79,22 @@ def main(argv):
     if not isinstance(e, Stopped):  # else the run logged it (console and train.log)
       print("stopped; run the same command again to resume", file=sys.stderr)
     sys.exit(130)
+  except RestartAll as e:  # a dead or preempted multi_worker peer: restart the job
+    print(f"error: {e}", file=sys.stderr)
+    _exit_now(RestartAll.EXIT_CODE)
   except NonFiniteStop as e:  # train.on_nonfinite: the bad steps changed no weight
     print(f"error: {e}", file=sys.stderr)
     sys.exit(1)
+
+
+def _exit_now(code):
+  """Exits at once after Python's exit handlers (AutoGraph's temporary files, this
+  worker's folders), skipping TensorFlow's shutdown: in a cluster that lost a worker
+  it waits for the other workers and logs about them after the run's one line."""
+  sys.stdout.flush()
+  sys.stderr.flush()
+  atexit._run_exitfuncs()  # pylint: disable=protected-access
+  os._exit(code)  # pylint: disable=protected-access
 
 
 def parse_flags(argv):

@@ -38,6 +38,17 @@ flags.DEFINE_float("max_growth_mb", 2.0, "Largest allowed in-process RSS growth 
 flags.DEFINE_bool("processes", True, "Run the separate-process phase.")
 flags.DEFINE_bool("in_process", True, "Run the in-process phase.")
 flags.DEFINE_bool("collect", True, "gc.collect() after each in-process run.")
+flags.DEFINE_bool("release", False, "After each in-process run also clear TF's kernel "
+                  "cache and Keras' global state (keras.backend.clear_session): measured "
+                  "not to stop the growth (docs/bench_notes/issue34.md).")
+
+
+def _release():
+  """What TF and Keras offer to free between runs, for the --release comparison."""
+  import keras  # pylint: disable=g-import-not-at-top
+  from tensorflow.python.eager import context  # pylint: disable=g-import-not-at-top
+  context.context().clear_kernel_cache()
+  keras.backend.clear_session(free_memory=False)
 
 
 def _overrides():
@@ -97,6 +108,8 @@ def in_process(folder):
       start = time.perf_counter()
       train.train_and_evaluate(config, os.path.join(folder, f"in_{i}"))
       traces = _traces(built.pop())
+      if FLAGS.release:
+        _release()
       if FLAGS.collect:
         gc.collect()  # what Python's cycle collector does on its own, sooner or later
       kept = sum(r() is not None for r in alive)

@@ -170,6 +170,8 @@ class DistributeConfig:
   devices: Tuple[str, ...] = _field((), "mirrored: devices to use, e.g. [/gpu:0, /gpu:1]")
   sync_batch_norm: bool = _field(
       False, "BatchNormalization layers use global-batch statistics across replicas")
+  peer_timeout_s: int = _field(
+      60, "multi_worker: seconds without a heartbeat before a worker counts as dead", min=5)
 
 
 @dataclasses.dataclass(frozen=True)

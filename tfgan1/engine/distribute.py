@@ -32,12 +32,32 @@ def _mirrored(cfg):
 
 
 def _multi_worker(cfg):
-  del cfg
   task = tf_config_task()
   if task is None:
     raise UserError("distribute.strategy: 'multi_worker' needs the TF_CONFIG environment "
-                    "variable (cluster and task, see README 'Several GPUs or machines')")
+                    "variable (cluster and task, see docs/guide/distributed.md)")
+  _coordinate(cfg.peer_timeout_s)
   return tf.distribute.MultiWorkerMirroredStrategy()
+
+
+def _coordinate(timeout_s):
+  """Configures TF's coordination service as MultiWorkerMirroredStrategy would,
+  but with `distribute.peer_timeout_s` as its heartbeat timeout: a worker silent
+  that long is declared dead and every survivor's pending collective is aborted
+  (TF's default leaves a survivor blocked for minutes)."""
+  from tensorflow.compiler.xla.tsl.protobuf import coordination_config_pb2  # pylint: disable=g-import-not-at-top
+  from tensorflow.python.eager import context  # pylint: disable=g-import-not-at-top
+  spec = tf.distribute.cluster_resolver.TFConfigClusterResolver().cluster_spec()
+  jobs = [coordination_config_pb2.CoordinatedJob(name=job, num_tasks=spec.num_tasks(job))
+          for job in ("chief", "worker") if job in spec.jobs]
+  leader = "/job:chief/replica:0/task:0" if "chief" in spec.jobs else "/job:worker/replica:0/task:0"
+  context.context().configure_coordination_service(
+      service_type="standalone", service_leader=leader, coordinated_jobs=jobs,
+      heartbeat_timeout_in_ms=timeout_s * 1000,
+      # At exit every worker waits for the others, so the other workers wait for
+      # the chief's final evaluation (minutes for FID); a dead chief is caught by
+      # the heartbeat, not by this bound.
+      shutdown_barrier_timeout_in_ms=max(timeout_s, 3600) * 1000)
 
 
 def _tpu(cfg):
@@ -86,8 +106,6 @@ def make(config):
     raise UserError(f"distribute.strategy: {cfg.strategy!r} cannot start here: "
                     f"{describe(e)}") from None
   check_batch(config.train.batch_size, strategy.num_replicas_in_sync, cfg.strategy)
-  logging.info("distribute: %s over %d replicas (%s)", cfg.strategy,
-               strategy.num_replicas_in_sync, ", ".join(strategy.extended.worker_devices))
   if strategy.num_replicas_in_sync == 1:
     logging.warning("distribute.strategy %r has one replica here (%s): no faster than "
                     "default", cfg.strategy, ", ".join(strategy.extended.worker_devices))
@@ -174,8 +192,18 @@ def output_dir(strategy, workdir):
     return workdir
   task_id = strategy.cluster_resolver.task_id
   folder = tempfile.mkdtemp(prefix=f"tfgan1-worker{task_id}-")
-  atexit.register(shutil.rmtree, folder, ignore_errors=True)
+  _TEMP_FOLDERS.append(folder)
+  atexit.register(remove_temp_folders)
   return folder
+
+
+_TEMP_FOLDERS = []
+
+
+def remove_temp_folders():
+  """Removes this worker's temporary folders (at exit, or before `os._exit`)."""
+  while _TEMP_FOLDERS:
+    shutil.rmtree(_TEMP_FOLDERS.pop(), ignore_errors=True)
 
 
 def replica_function(strategy, rule, jit_compile):

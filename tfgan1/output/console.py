@@ -108,8 +108,35 @@ def _data_size(data):
     return "an endless stream"
 
 
-def banner(run, workdir, resumed_from, tf):
-  """The start lines: workdir, new or resumed, devices, sizes, data, rule, loss."""
+def _strategy_line(config, strategy):
+  """'strategy mirrored: 2 replicas on 1 worker | batch 64 global, 32 per replica'."""
+  replicas = strategy.num_replicas_in_sync
+  resolver = getattr(strategy, "cluster_resolver", None)
+  workers = 1
+  if resolver is not None and resolver.cluster_spec().as_dict():
+    spec = resolver.cluster_spec()
+    workers = sum(spec.num_tasks(job) for job in ("chief", "worker") if job in spec.jobs)
+    task = f" (this is {resolver.task_type} {resolver.task_id})"
+  else:
+    task = ""
+  batch = config.train.batch_size
+  return (f"strategy {config.distribute.strategy}: {replicas} replicas on {workers} "
+          f"worker{'s' if workers > 1 else ''}{task} | batch {batch} global, "
+          f"{batch // replicas} per replica")
+
+
+def _used_devices(tf, strategy):
+  """The devices the run computes on: the strategy's here, else TF's default."""
+  if strategy is None:
+    return devices(tf)
+  shown = [d.split("/device:")[-1] if "/device:" in d else d
+           for d in strategy.extended.worker_devices]
+  known = devices(tf)
+  return ", ".join(shown) + ("" if known == "CPU" else f"; visible: {known}")
+
+
+def banner(run, workdir, resumed_from, tf, strategy=None):
+  """The start lines: workdir, new or resumed, strategy, devices, sizes, data, rule, loss."""
   config, gan = run.config, run.networks
   train = config.train
   if resumed_from:
@@ -120,9 +147,11 @@ def banner(run, workdir, resumed_from, tf):
   loss = config.loss.name + "".join(f" + {p.name}" for p in config.penalties)
   if train.g_top_k < 1.0:
     loss += f" | G loss on the top {train.g_top_k:g} of fakes"
+  distributed = [_strategy_line(config, strategy)] if strategy is not None else []
   return [
       f"workdir {workdir}: {start}",
-      f"devices: {devices(tf)}",
+      *distributed,
+      f"devices: {_used_devices(tf, strategy)}",
       f"generator {config.generator.name}: {_count(gan.generator)} parameters | "
       f"discriminator {config.discriminator.name}: {_count(gan.discriminator)} parameters",
       f"data {config.data.name}: {_data_size(run.data)} | batch {train.batch_size}",

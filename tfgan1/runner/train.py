@@ -3,6 +3,7 @@
 It names no backend: whatever `train.backend` builds offers the same parts
 (`tfgan1.backends.protocol.Backend`).
 """
+import contextlib
 import signal
 import time
 
@@ -23,6 +24,7 @@ from tfgan1.output import pictures
 from tfgan1.output import reporting
 from tfgan1.registry import contracts
 from tfgan1.runner import checkpoints
+from tfgan1.runner import cluster
 from tfgan1.runner import resume_record
 from tfgan1.runner import workdir as workdir_lib
 
@@ -91,8 +93,21 @@ def _next_stop(config, step, profiler):
   return min(stops + [cfg.steps])
 
 
-def _loop(run, manager, evaluator, writer, workdir, profiler):
+def _stop_if_preempted(vote, run, manager, writer, profiler, step):
+  """Under multi_worker, after each train call: when any worker had SIGTERM, every
+  worker saves this step's checkpoint (once) and stops with RestartAll."""
+  if vote is None or not vote.stopping():
+    return
+  profiler.stop()
+  if not (manager.latest_checkpoint or "").endswith(f"-{step}"):
+    checkpoints.save(manager, run, step)
+  writer.flush()
+  raise cluster.preempted(vote, step)
+
+
+def _loop(run, manager, evaluator, writer, workdir, profiler, vote=None):
   cfg = run.config.train
+  chief = vote is None or vote.chief
   step = run.step()
   progress = reporting.Progress(step, cfg.steps)
   scalars = {}
@@ -108,15 +123,16 @@ def _loop(run, manager, evaluator, writer, workdir, profiler):
       reporting.write_scalars(writer, step, {**scalars, **progress.perf()})
       writer.flush()  # the bad step's scalars stay on disk if the guard stops the run
       run.check_finite()  # raises NonFiniteStop (train.on_nonfinite)
-    if cfg.histogram_every and step % cfg.histogram_every == 0:
+    if chief and cfg.histogram_every and step % cfg.histogram_every == 0:
       dashboard.write_histograms(writer, step, run.networks)
-    if step % cfg.sample_every == 0:
+    if chief and step % cfg.sample_every == 0:
       _write_samples(run, writer, workdir, step)
     if step % cfg.checkpoint_every == 0:
       checkpoints.save(manager, run, step)
     every = run.config.eval.every
-    if every and step % every == 0 and step != cfg.steps:
+    if chief and every and step % every == 0 and step != cfg.steps:
       evaluator.report(run.sampler(), writer, workdir, step)
+    _stop_if_preempted(vote, run, manager, writer, profiler, step)
   return step, scalars
 
 
@@ -136,6 +152,7 @@ def train_and_evaluate(config, workdir, allow_config_change=False, profile_steps
     # made before any other TF work. A multi_worker worker other than the chief
     # resumes from `workdir` but writes to a folder of its own.
     out = distribute.output_dir(strategy, workdir)
+    chief = out == workdir
     with workdir_lib.Lock(out) as lock:
       latest = checkpoints.find_intact(workdir)
       start = checkpoints.step_of(latest) if latest else 0
@@ -157,26 +174,41 @@ def train_and_evaluate(config, workdir, allow_config_change=False, profile_steps
       with workdir_lib.disk_full_is_one_line(out):
         lock.start()
         checkpoints.clean_leftovers(out)
-        resume_record.record(out, config, start, keep_old)
+        if chief:  # the other workers write only their checkpoints (tf.distribute's need)
+          resume_record.record(out, config, start, keep_old)
         manager = checkpoints.manager(run.checkpoint, out, config.train.keep_checkpoints,
                                       resumed=latest if out == workdir else None)
-        with console.log_file(out, held):
-          for line in console.banner(run, out, latest, tf):
+        with console.log_file(out, held) if chief else contextlib.nullcontext():
+          for line in console.banner(run, out, latest, tf, strategy):
             logging.info(line)
           _warn_random_discriminator(run)
-          return _train(run, manager, out, profile_steps, started)
+          try:
+            return _train(run, manager, out, profile_steps, started, strategy)
+          except tf.errors.OpError as e:
+            lost = cluster.peer_lost(e, workdir) if strategy is not None else None
+            if lost is None:
+              raise
+            raise lost from None
 
 
-def _train(run, manager, workdir, profile_steps, started):
+def _train(run, manager, workdir, profile_steps, started, strategy=None):
   config = run.config
+  vote = cluster.stop_vote(strategy)
+  if vote is None:
+    _stop_on_sigterm()
+  else:
+    vote.install()
+  if vote is not None and not vote.chief:
+    writer = tf.summary.create_noop_writer()
+    return _finish_worker(_loop(run, manager, None, writer, workdir,  # no evaluation
+                                dashboard.Profiler(None, workdir), vote)[0], run, manager)
   evaluator = Evaluation(config, run.data)
   evaluator.keep_best(run.checkpoint, workdir)
   writer = tf.summary.create_file_writer(workdir)
   dashboard.write_run_info(writer, config, run.step())
   profiler = dashboard.Profiler(profile_steps, workdir)
-  _stop_on_sigterm()
   try:
-    step, scalars = _loop(run, manager, evaluator, writer, workdir, profiler)
+    step, scalars = _loop(run, manager, evaluator, writer, workdir, profiler, vote)
   except KeyboardInterrupt:
     profiler.stop()
     step = run.step()
@@ -193,3 +225,13 @@ def _train(run, manager, workdir, profile_steps, started):
   writer.close()  # flushes; an in-process caller may start many runs
   logging.info(console.summary(step, time.perf_counter() - started, record, scalars))
   return record
+
+
+def _finish_worker(step, run, manager):
+  """A multi_worker worker other than the chief: its last checkpoint (every worker
+  saves, tf.distribute's rule), then one line; the chief evaluates and summarises."""
+  if not (manager.latest_checkpoint or "").endswith(f"-{step}"):
+    checkpoints.save(manager, run, step)
+  logging.info("done: finished as worker %d at step %d; the chief writes the results",
+               run.strategy.cluster_resolver.task_id, step)
+  return {"step": step}
