@@ -111,6 +111,6 @@ def links(path):
   for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
     if line.startswith("```"):
       fenced = not fenced
-    elif not fenced:
-      found += [(number, target) for target in _LINK.findall(line)]
+    elif not fenced:  # inline code (`f(x)["a"](b)`) is not a link
+      found += [(number, target) for target in _LINK.findall(re.sub(r"`[^`]*`", "", line))]
   return found
