@@ -68,6 +68,9 @@ def checkpoint_parts(step, networks, optimizers, ema, rng, iterator, loss_scale)
     parts["ema_generator"] = ema.model
   if iterator is not None:
     parts["data"] = iterator
+  state = networks.state()
+  if state:  # only runs with stateful regularisers (LeCam, ADA): older runs read as before
+    parts["regularisers"] = tf.train.Checkpoint(**state)
   return parts
 
 

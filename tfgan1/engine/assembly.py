@@ -58,9 +58,20 @@ def penalty_terms(specs):
   terms = []
   for i, spec in enumerate(specs):
     fn = call(registry.PENALTIES, spec, f"penalties[{i}]")
-    contracts.check(f"penalties[{i}]", spec.name, fn, "penalty")
-    terms.append(PenaltyTerm(spec.name, fn, spec.weight, spec.every))
+    side = penalty_side(f"penalties[{i}]", spec.name, fn)
+    contracts.check(f"penalties[{i}]", spec.name, fn,
+                    "penalty" if side == "d" else "generator_penalty")
+    terms.append(PenaltyTerm(spec.name, fn, spec.weight, spec.every, side))
   return terms
+
+
+def penalty_side(field, name, fn):
+  """The penalty's declared side: "d" (trains D) or "g" (joins L_G, trains G)."""
+  side = contracts.hook(fn, "penalty", "side")
+  if side not in ("d", "g"):
+    raise UserError(f"{field}: penalty plugin {name!r} declares side {side!r}; "
+                    "allowed: 'd', 'g'")
+  return side
 
 
 def models(config, spec, keras_module=keras):

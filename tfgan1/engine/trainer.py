@@ -118,6 +118,7 @@ class Trainer:
   def finish(self, metrics, ok):
     """Counts the step, moves the EMA after a kept update, adds the guard's metrics."""
     self.step.assign_add(1)
+    self.gan.after_step(metrics, ok)  # LeCam's anchors, ADA's p: from this step's metrics
     if self.ema is not None:
       self.guard.after_update(ok, lambda: self.ema.update(self.step))
     metrics.update(self.guard.metrics())

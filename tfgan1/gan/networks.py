@@ -17,6 +17,7 @@ class PenaltyTerm:
   fn: Any
   weight: float
   every: int
+  side: str = "d"  # "g": a generator penalty (contract "generator_penalty")
 
 
 @dataclasses.dataclass
@@ -30,6 +31,25 @@ class Networks:
   # The loss scale (a float16 run): penalties' input gradients use it too.
   input_gradient_scale: Any = None
   g_top_k: float = 1.0  # train.g_top_k: the fraction of fakes L_G reads
+
+  def state(self):
+    """{name: tf.Variable} the penalties and augmentation keep between steps
+    (LeCam's anchors, ADA's p), for the run's checkpoint."""
+    out = {}
+    for owner in [t.fn for t in self.penalties] + [self.augment]:
+      out.update(getattr(owner, "state", None) or {})
+    return out
+
+  def after_step(self, metrics, ok):
+    """Lets the penalties and augmentation move their state after a step (`ok`: kept)."""
+    for owner in [t.fn for t in self.penalties] + [self.augment]:
+      hook = getattr(owner, "after_step", None)
+      if hook is not None:
+        hook(metrics, ok)
+
+  def side_penalties(self, side):
+    """[(index in `penalties`, term)] of one side: the index folds each term's seed."""
+    return [(i, t) for i, t in enumerate(self.penalties) if t.side == side]
 
   def generator_loss(self, fake_logits, real_logits):
     """The family's L_G over the top-k fakes by D score (all when g_top_k is 1).

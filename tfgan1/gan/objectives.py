@@ -28,26 +28,47 @@ from tfgan1.registry import contracts
 tf = tfimport.tensorflow()
 
 
+def _weighted(terms, compute, seed, step):
+  """(sum of weight x every x value, {penalty/<name>: value}) over `terms`.
+
+  `terms`: [(index, PenaltyTerm)]; `compute(term, seed)` gives its value, with
+  the step's seed folded by the term's index, so each term draws its own.
+  """
+  total = tf.constant(0.0, tf.float32)
+  parts = {}
+  for i, term in terms:
+    term_seed = tf.random.experimental.stateless_fold_in(seed, i)
+    value_fn = lambda t=term, s=term_seed: tf.cast(compute(t, s), tf.float32)
+    if term.every == 1:
+      value = value_fn()
+    else:  # lazy regularisation (StyleGAN2): every k steps, weight scaled by k
+      # tf.equal, not ==: in a TF1 graph `==` on tensors is object identity.
+      value = tf.cond(tf.equal(step % term.every, 0), value_fn, lambda: tf.constant(0.0))
+    parts[f"penalty/{term.name}"] = value
+    total += term.weight * term.every * value
+  return total, parts
+
+
 def penalty_terms(gan, real, fake_sg, seed, step, labels=None):
-  """Sum of weighted penalties (only D moves: `fake_sg` is stop-gradient).
+  """Sum of weighted D penalties (only D moves: `fake_sg` is stop-gradient).
 
   A conditional D reads the real batch's `labels` for every penalty input.
   """
   d_call = functools.partial(gan.penalty_d_call, labels=labels)
-  total = tf.constant(0.0, tf.float32)
-  parts = {}
-  for i, term in enumerate(gan.penalties):
-    term_seed = tf.random.experimental.stateless_fold_in(seed, i)
-    compute = lambda t=term, s=term_seed: tf.cast(
-        t.fn(d_call, real, fake_sg, s), tf.float32)
-    if term.every == 1:
-      value = compute()
-    else:  # lazy regularisation (StyleGAN2): every k steps, weight scaled by k
-      # tf.equal, not ==: in a TF1 graph `==` on tensors is object identity.
-      value = tf.cond(tf.equal(step % term.every, 0), compute, lambda: tf.constant(0.0))
-    parts[f"penalty/{term.name}"] = value
-    total += term.weight * term.every * value
-  return total, parts
+  return _weighted(gan.side_penalties("d"), lambda t, s: t.fn(d_call, real, fake_sg, s),
+                   seed, step)
+
+
+def generator_penalty_terms(gan, z, seed, step):
+  """Sum of weighted G penalties (side "g"), which join L_G.
+
+  Each reads G and the step's noise only, so D's gradient never sees them and
+  in the one-step loss they enter lambda's term like L_G: G gets lambda x their
+  gradient, D nothing (`--verify` checks both). Seeds fold by the term's index
+  in `gan.penalties`, apart from every D penalty's.
+  """
+  return _weighted(gan.side_penalties("g"), lambda t, s: t.fn(gan.generator, z, s),
+                   seed, step)
 
 
 def _mean(logits):
@@ -68,6 +89,7 @@ def one_step_objective(gan, real, z, seed, step, lam, form):
     fake_sg_logits = gan.d_call(fake_sg, fake_y)
   loss_d = gan.family.discriminator_loss(real_logits, fake_sg_logits)
   penalty, metrics = penalty_terms(gan, real, fake_sg, seed, step, real_y)
+  g_penalty, g_parts = generator_penalty_terms(gan, z, seed, step)
   if form == "classic":
     loss_g = gan.generator_loss(gan.d_call(fake, fake_y), real_logits)
     g_term = loss_g - gan.generator_loss(fake_sg_logits, real_logits)
@@ -76,8 +98,8 @@ def one_step_objective(gan, real, z, seed, step, lam, form):
       fake_logits = discriminator_calls.frozen_discriminator_call(gan.discriminator, fake, fake_y)
     loss_g = gan.generator_loss(fake_logits, tf.stop_gradient(real_logits))
     g_term = loss_g
-  total = loss_d + penalty + lam * g_term
-  metrics.update(loss_d=loss_d, loss_g=loss_g, d_real=_mean(real_logits),
+  total = loss_d + penalty + lam * (g_term + g_penalty)
+  metrics.update(g_parts, loss_d=loss_d, loss_g=loss_g, d_real=_mean(real_logits),
                  d_fake=_mean(fake_sg_logits))
   return total, metrics
 
@@ -104,18 +126,19 @@ def both_objectives(gan, real, z, seed, step):
   fake_logits = gan.d_call(fake, fake_y)
   loss_d = gan.family.discriminator_loss(real_logits, fake_logits)
   penalty, metrics = penalty_terms(gan, real, tf.stop_gradient(fake), seed, step, real_y)
+  g_penalty, g_parts = generator_penalty_terms(gan, z, seed, step)
   loss_g = gan.generator_loss(fake_logits, real_logits)
-  metrics.update(loss_d=loss_d, loss_g=loss_g, d_real=_mean(real_logits),
+  metrics.update(g_parts, loss_d=loss_d, loss_g=loss_g, d_real=_mean(real_logits),
                  d_fake=_mean(fake_logits))
-  return loss_d + penalty, loss_g, metrics
+  return loss_d + penalty, loss_g + g_penalty, metrics
 
 
-def generator_objective(gan, real, z, seed=None):
-  """L_G for a G update.
+def generator_objective(gan, real, z, seed=None, step=0):
+  """L_G (+ the G penalties at `step`) for a G update.
 
   D(x) is computed only for families whose G loss reads it (relativistic ones
   set `generator_needs_real = True`); the others get `real_logits=None`. `seed`
-  draws the augmentation, when the run augments.
+  draws the augmentation, when the run augments, and the G penalties' draws.
   """
   real, real_y = split_labels(real)
   fake, fake_y = gan.g_call(z)
@@ -124,4 +147,9 @@ def generator_objective(gan, real, z, seed=None):
   real_logits = None
   if contracts.hook(gan.family, "loss", "generator_needs_real"):
     real_logits = tf.stop_gradient(gan.d_call(real, real_y))
-  return gan.generator_loss(fake_logits, real_logits)
+  loss_g = gan.generator_loss(fake_logits, real_logits)
+  if not gan.side_penalties("g"):
+    return loss_g
+  g_penalty, _ = generator_penalty_terms(
+      gan, z, tf.zeros([2], tf.int32) if seed is None else seed, step)
+  return loss_g + g_penalty

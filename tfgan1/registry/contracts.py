@@ -34,8 +34,19 @@ CONTRACTS = {
         hooks={"generator_needs_real": False, "after_discriminator_update": _nothing,
                "needs_eager": False}),
     # penalty(d_call, real, fake, seed) -> scalar; d_call(x) gives D's logits.
+    # side: "d" (the default) trains D only; "g" makes it a generator penalty.
+    # state: {name: tf.Variable} kept in the run's checkpoint; after_step(metrics,
+    # ok): after every step (ok: it was kept), to move that state; the penalty's
+    # value must read the state only, so every gradient call of a step agrees.
     "penalty": Contract(required=((None, ("d_call", "real", "fake", "seed")),),
-                        hooks={"needs_eager": False}),
+                        hooks={"needs_eager": False, "side": "d", "state": {},
+                               "after_step": _nothing}),
+    # A penalty with side "g": penalty(generator, z, seed) -> scalar, added to
+    # L_G; `generator` is G's Keras model, `z` the step's noise (or (noise,
+    # labels)). It must not read D's weights: only G's may reach it.
+    "generator_penalty": Contract(required=((None, ("generator", "z", "seed")),),
+                                  hooks={"needs_eager": False, "state": {},
+                                         "after_step": _nothing}),
     # generator(keras, spec, latent_dim, **kw) and discriminator(keras, spec, **kw)
     # build Keras models; a layer with `tfgan1_after_update()` refreshes its
     # state once per D update (spectral norm's power iteration, in D and G).

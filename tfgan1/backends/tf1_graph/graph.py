@@ -211,7 +211,8 @@ class GraphTrainer:
     with _fence(d_grads, d_metrics):
       d_apply = self._apply("d", d_grads, self.d_vars)
     hooks = self._after_d_update([d_apply])
-    loss_g, g_updates = captured(lambda: objectives.generator_objective(self.gan, self.real, self.z))
+    loss_g, g_updates = captured(lambda: objectives.generator_objective(
+        self.gan, self.real, self.z, self.seed, self.step))
     g_grads = _grads(loss_g, self.g_vars)
     with _fence(g_grads, {"loss_g": loss_g}):
       g_apply = self._apply("g", g_grads, self.g_vars)

@@ -39,7 +39,7 @@ class Alternating(UpdateRule):
     """(G grads, L_G) of one G update."""
     t = self.trainer
     with tf.GradientTape() as tape:
-      loss_g = objectives.generator_objective(t.gan, real, z, seed)
+      loss_g = objectives.generator_objective(t.gan, real, z, seed, t.step)
       scaled = t.guard.scale_loss(loss_g)
     return self.tape_gradients(tape, scaled, t.g_vars), loss_g
 
