@@ -38,6 +38,7 @@ from tfgan1.plugins.architectures.dcgan import image_shape, positive_int
 
 RESOLUTIONS = (28, 32, 64, 128, 256)
 ARCHITECTURES_D = ("resnet", "orig")
+MAPPING, SYNTHESIS = "stylegan2_mapping", "stylegan2_synthesis"  # G's two parts
 
 
 def widths(resolution, channel_base, channel_max):
@@ -127,9 +128,15 @@ class StyleGAN2:
     w2 = mapping(L.MixingLatent()(z)) if style_mixing > 0 else w
     num_ws = 2 * int(math.log2(resolution)) - 2
     ws = L.StyleMix(num_ws=num_ws, prob=float(style_mixing))([w, w2, z])
-    nf = widths(resolution, channel_base, channel_max)
-    img = _synthesis(keras, L, ws, z, nf, resolution, channels)
+    # Two nested models, so that path-length regularisation can differentiate
+    # the images with respect to the styles ws.
+    mapper = keras.Model(inputs, ws, name=MAPPING)
+    ws_in, z_in = keras.Input((num_ws, w_dim)), keras.Input((latent_dim,))
+    img = _synthesis(keras, L, ws_in, z_in, widths(resolution, channel_base, channel_max),
+                     resolution, channels)
     out = keras.layers.Activation("linear", dtype="float32")(crop_to(keras, img, side))
+    synthesis = keras.Model([ws_in, z_in], out, name=SYNTHESIS)
+    out = synthesis([mapper(inputs), z])
     return keras.Model(inputs, out, name="stylegan2_generator")
 
   @staticmethod
