@@ -2,10 +2,12 @@
 networks that do not fit the data fail here as one line, not mid-run."""
 import os
 
+from tfgan1 import registry
 from tfgan1 import tfimport
 from tfgan1.engine.plugin_calls import ALLOCATION_ERRORS, too_big
 from tfgan1.errors import UserError, describe
 from tfgan1.gan import discriminator_calls
+from tfgan1.registry import contracts
 
 tf = tfimport.tensorflow()
 
@@ -62,8 +64,15 @@ def check_shapes(config, spec, the_gan, replicas=1):
 
 def check_shared_form(config, the_gan, fake, labels):
   """The `shared` one-step form needs a D that scores each sample alone: a D
-  that does not is refused here (`discriminator_calls.check_per_sample`)."""
+  whose architecture declares otherwise (`batch_coupled`), or that the probe
+  catches (`discriminator_calls.check_per_sample`), is refused here."""
   train = config.train
   if train.rule == "one_step" and train.one_step_form == "shared":
+    spec = config.discriminator
+    arch = registry.ARCHITECTURES.get(spec.name, "discriminator.name")
+    why = contracts.hook(arch, "architecture", "batch_coupled")(dict(spec.kwargs))
+    if why:
+      raise UserError(f"train.one_step_form: 'shared' is not allowed with discriminator "
+                      f"{spec.name!r}: {why}; use 'fused'")
     discriminator_calls.check_per_sample(the_gan.discriminator, fake, labels,
                                          f"discriminator {config.discriminator.name!r}")

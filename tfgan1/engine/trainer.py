@@ -45,9 +45,11 @@ class Trainer:
     self.g_vars = list(gan.generator.trainable_variables)
     optimizers.build(self.d_vars, self.g_vars)
     # Layers with per-update state (spectral norm's power iteration) refresh it
-    # once per D update, so every D call within a step is the same function.
+    # once per D update, so every D call within a step is the same function;
+    # G's (BigGAN's spectral norm) move at the same time.
     self._d_hooks = [layer.tfgan1_after_update
-                     for layer in gan.discriminator._flatten_layers(include_self=False)  # pylint: disable=protected-access
+                     for model in (gan.discriminator, gan.generator)
+                     for layer in model._flatten_layers(include_self=False)  # pylint: disable=protected-access
                      if hasattr(layer, "tfgan1_after_update")]
     self.rule_class = rule_class(train_cfg.rule)
     self.rule = self.rule_class(self)

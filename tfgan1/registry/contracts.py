@@ -57,10 +57,12 @@ CONTRACTS = {
                                          "after_step": _nothing, "reports": ()}),
     # generator(keras, spec, latent_dim, **kw) and discriminator(keras, spec, **kw)
     # build Keras models; a layer with `tfgan1_after_update()` refreshes its
-    # state once per D update (spectral norm's power iteration).
+    # state once per D update (spectral norm's power iteration, in D and G).
+    # batch_coupled(discriminator kwargs): why D's logits read other samples
+    # (minibatch std), else None; the `shared` one-step form is refused then.
     "architecture": Contract(required=(("generator", ("keras", "spec", "latent_dim")),
                                        ("discriminator", ("keras", "spec"))),
-                             hooks={"needs_eager": False}),
+                             hooks={"needs_eager": False, "batch_coupled": _nothing}),
     # dataset(batch_size, seed) -> an endless tf.data.Dataset; `spec` a DataSpec.
     # render(samples) -> a uint8 picture of `render_samples` samples;
     # class_probs: the class frequencies fake labels are drawn from;

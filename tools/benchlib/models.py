@@ -48,6 +48,12 @@ def preset(name):
   if name == "folder_dcgan64":
     return (os.path.join(ROOT, "configs", "folder_dcgan64.yaml"), _random(64, 3),
             "folder_dcgan64 as shipped, on random 64x64 images")
+  if name in ("cifar10_biggan", "cifar10_stylegan2"):
+    # Random images carry no labels: the class embedding and projection head
+    # (a few thousand multiply-adds of the step's millions) are left out.
+    return (os.path.join(ROOT, "configs", f"{name}.yaml"),
+            _random(32, 3) + ["generator.conditional=false", "discriminator.conditional=false"],
+            f"{name} as shipped but unconditional, on random 32x32 images")
   path = os.path.join(ROOT, "configs", f"{name}.yaml")
   if name.startswith("mnist_"):
     data, what = _mnist_data()
@@ -56,7 +62,7 @@ def preset(name):
 
 
 NAMES = ("ring8", "grid25", "mnist_dcgan", "mnist_dcgan_sn", "cifar10_sngan",
-         "folder_dcgan64")
+         "folder_dcgan64", "cifar10_biggan", "cifar10_stylegan2")
 
 
 def known():

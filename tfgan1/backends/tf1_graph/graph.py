@@ -103,9 +103,11 @@ class GraphTrainer:
     self.seed = v1.placeholder(tf.int32, [2], name="seed")
 
   def after_d_update(self, after):
-    """Spectral-norm hooks, then the loss family's (WGAN clipping), after `after`."""
+    """Spectral-norm hooks (D's and G's), then the loss family's (WGAN
+    clipping), after `after`."""
     hooks = [layer.tfgan1_after_update
-             for layer in self.discriminator._flatten_layers(include_self=False)  # pylint: disable=protected-access
+             for model in (self.discriminator, self.gan.generator)
+             for layer in model._flatten_layers(include_self=False)  # pylint: disable=protected-access
              if hasattr(layer, "tfgan1_after_update")]
     _, ops = captured(lambda: [hook() for hook in hooks], after)
     family_hook = contracts.hook(self.gan.family, "loss", "after_discriminator_update")
