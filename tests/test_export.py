@@ -10,14 +10,16 @@ import yaml
 from tests.conftest import ROOT
 from tests.conftest import SHARED_MNIST as MNIST
 RUNS = {
-    "ring8": ("ring8.yaml", ["generator.hidden=[32, 32]", "discriminator.hidden=[32, 32]",
-                             "train.batch_size=64", "eval.num_samples=100"]),
+    "ring8": ("ring8.yaml", [
+        "--set", "generator.hidden=[32, 32]", "--set", "discriminator.hidden=[32, 32]",
+        "--set", "train.batch_size=64", "--set", "eval.num_samples=100"]),
     "mnist": ("mnist_dcgan.yaml", [
-        f"data.path={MNIST}", "generator.base_channels=8", "discriminator.base_channels=8",
-        "train.batch_size=8", "eval.num_samples=16"]),
+        "--set", f"data.path={MNIST}", "--set", "generator.base_channels=8",
+        "--set", "discriminator.base_channels=8", "--set", "train.batch_size=8",
+        "--set", "eval.num_samples=16"]),
 }
-STEPS = ["train.steps=3", "train.log_every=1", "train.sample_every=3",
-         "train.checkpoint_every=3"]
+STEPS = ["--set", "train.steps=3", "--set", "train.log_every=1",
+         "--set", "train.sample_every=3", "--set", "train.checkpoint_every=3"]
 NUM = 16
 
 # Runs in a fresh interpreter: only TensorFlow (and numpy) imported, no tfgan1.
@@ -51,15 +53,12 @@ def _wait_all(procs):
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory, plugins_loaded):
-  """{name: (workdir, noise, exported outputs)}: both runs trained in-process (as
-  the CLI does, through tfgan1.api), then exported by the tool side by side."""
-  from tfgan1 import api  # pylint: disable=g-import-not-at-top
+def exported(tmp_path_factory):
+  """{name: (workdir, noise, exported outputs)}, both runs trained side by side."""
   names = [n for n in RUNS if n != "mnist" or MNIST.is_dir()]
   tmp = tmp_path_factory.mktemp("export")
-  for n in names:
-    api.train_and_evaluate(api.load_config(ROOT / "configs" / RUNS[n][0], RUNS[n][1] + STEPS),
-                           str(tmp / n))
+  _wait_all([_popen(["-m", "tfgan1.run", "--config", ROOT / "configs" / RUNS[n][0],
+                     "--workdir", tmp / n, *RUNS[n][1], *STEPS]) for n in names])
   _wait_all([_popen([ROOT / "tools" / "export.py", "--workdir", tmp / n,
                      "--out", tmp / f"{n}_saved"]) for n in names])
   jobs = []
