@@ -6,10 +6,12 @@ the gradient's running scale, so its first step is ~lr * sign(g) whatever lambda
 is: with a shared adaptive optimizer lambda barely moves G's step, and the way to
 give D and G different step sizes (TTUR) is a learning rate per network.
 """
+import logging
+
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT
 from tfgan1.engine import assembly as build
 from tfgan1 import config as config_lib
 from tfgan1.engine.trainer import Trainer
@@ -17,9 +19,8 @@ from tfgan1.engine.trainer import Trainer
 tf = build.tf
 BATCH = 32
 NOISE_DIM = 4
-TINY = ["--set", "generator.hidden=[8]", "--set", "discriminator.hidden=[8]",
-        "--set", "train.steps=2", "--set", "train.batch_size=8",
-        "--set", "eval.num_samples=10"]
+TINY = ["generator.hidden=[8]", "discriminator.hidden=[8]", "train.steps=2",
+        "train.batch_size=8", "eval.num_samples=10"]
 
 
 def _first_update(overrides):
@@ -117,10 +118,16 @@ def test_per_network_adam_first_steps_are_the_learning_rates(plugins_loaded):
     (None, True),  # ring8.yaml's shared Adam
     ("optimizer={name: sgd, learning_rate: 0.01}", False),
 ])
-def test_cli_warns_lambda_with_shared_adaptive_optimizer(tmp_path, optimizer, warned):
-  extra = ["--set", optimizer] if optimizer else []
-  out = run_cli("--config", ROOT / "configs" / "ring8.yaml", "--workdir", tmp_path / "w",
-                *TINY, "--set", "train.lambda=2", *extra)
-  assert out.returncode == 0, out.stderr[-3000:]
-  lines = [l for l in out.stderr.splitlines() if "train.lambda" in l and "adaptive" in l]
-  assert bool(lines) == warned, out.stderr[-3000:]
+def test_run_warns_lambda_with_shared_adaptive_optimizer(plugins_loaded, tmp_path, caplog,
+                                                         optimizer, warned):
+  """In-process through tfgan1.api, exactly what the CLI runs (its log lines are
+  the CLI's stderr), without a second interpreter importing TensorFlow."""
+  from tfgan1 import api  # pylint: disable=import-outside-toplevel
+  config = api.load_config(ROOT / "configs" / "ring8.yaml",
+                           TINY + ["train.lambda=2"] + ([optimizer] if optimizer else []))
+  with caplog.at_level(logging.WARNING):
+    record = api.train_and_evaluate(config, str(tmp_path / "w"))
+  assert record["step"] == 2
+  lines = [r.getMessage() for r in caplog.records]
+  lines = [l for l in lines if "train.lambda" in l and "adaptive" in l]
+  assert bool(lines) == warned, lines

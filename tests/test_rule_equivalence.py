@@ -60,10 +60,17 @@ def test_one_step_equals_simultaneous(plugins_loaded, family, d_norm):
   _assert_equivalent(trainer, real, z, forms=FORMS if d_norm == "none" else FORMS[:3])
 
 
-@pytest.mark.parametrize("penalty", PENALTIES)
-def test_penalties_keep_equivalence_and_never_move_g(plugins_loaded, penalty):
+@pytest.fixture(scope="module")
+def plain_gradients(plugins_loaded):
+  """(trainer, real, z, its rule_gradients) of the plain config, built once for
+  every penalty (rule_gradients puts the weights back, so the trainer is as built)."""
   plain, real, z = _trainer([])
-  base = rule_gradients(plain, real, z, tf.constant([3, 4], tf.int32))
+  return plain, real, z, rule_gradients(plain, real, z, tf.constant([3, 4], tf.int32))
+
+
+@pytest.mark.parametrize("penalty", PENALTIES)
+def test_penalties_keep_equivalence_and_never_move_g(plain_gradients, penalty):
+  plain, real, z, base = plain_gradients
   with_penalty, _, _ = _trainer([f"penalties=[{{name: {penalty}, weight: 10.0}}]"])
   with_penalty.gan.generator.set_weights(plain.gan.generator.get_weights())
   with_penalty.gan.discriminator.set_weights(plain.gan.discriminator.get_weights())

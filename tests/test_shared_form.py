@@ -5,12 +5,10 @@ upstream is 0 (hinge past its margin), and a D it would get wrong (batch-coupled
 is refused. That it runs fewer products than `fused` is measured on the running
 step, by the profiler (tests/test_bench.py, `ops`).
 """
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
+from tests.conftest import RING8
 from tests.test_rule_equivalence import _assert_equivalent, _trainer
 from tfgan1.engine import assembly as build
 from tfgan1.gan import discriminator_calls as routing
@@ -81,17 +79,17 @@ def test_other_layouts_are_refused(fn, message):
     routing.check_per_sample(_keras_d(fn), fake)
 
 
-def test_cli_refuses_batch_norm_d_before_writing(plugins_loaded, tmp_path):
+def test_run_refuses_batch_norm_d_before_writing(plugins_loaded, tmp_path):
+  """In-process through tfgan1.api, exactly what the CLI runs; that the CLI turns a
+  UserError into one `error:` line with exit code 2 is tests/test_bad_inputs.py's."""
+  from tfgan1 import api
   workdir = tmp_path / "run"
-  out = subprocess.run(
-      [sys.executable, "-m", "tfgan1.run", "--config", "configs/ring8.yaml",
-       "--set", "train.one_step_form=shared", "--set", "discriminator.norm=batch_norm",
-       "--set", "train.steps=5", "--workdir", str(workdir)],
-      capture_output=True, text=True, check=False)
-  assert out.returncode == 2, out.stderr[-2000:]
-  lines = [l for l in out.stderr.splitlines() if l.startswith("error:")]
-  assert len(lines) == 1 and "discriminator 'mlp' moves a logit" in lines[0]
-  assert "Traceback" not in out.stderr and not workdir.exists()
+  config = api.load_config(RING8, [
+      "train.one_step_form=shared", "discriminator.norm=batch_norm", "train.steps=5"])
+  with pytest.raises(UserError) as info:
+    api.train_and_evaluate(config, str(workdir))
+  assert "\n" not in str(info.value) and "discriminator 'mlp' moves a logit" in str(info.value)
+  assert not workdir.exists()
 
 
 def test_float16_keeps_two_passes(plugins_loaded):

@@ -240,12 +240,12 @@ def test_train_step_moves_u_once_per_d_update(plugins_loaded, rule):
 
 
 @needs_mnist
-def test_cli_verify_passes_for_a_spectral_dcgan(cli, tmp_path):
-  raw = _mnist_raw()
-  lines = [f"{key}: {json.dumps(value)}" for key, value in raw.items()]
-  path = tmp_path / "mnist_dcgan_sn.yaml"
-  path.write_text("\n".join(lines) + "\n")
-  result = cli("--config", path, "--verify", cwd=tmp_path)
-  assert result.returncode == 0, result.stderr
-  out = json.loads(result.stdout[result.stdout.index("{"):])
+def test_verify_passes_for_a_spectral_dcgan(plugins_loaded, capsys):
+  """`--verify` in-process: the YAML the user writes, loaded and checked as the CLI
+  does (tfgan1.api), then the function `--verify` calls, with its printed JSON."""
+  from tfgan1 import api, backends  # pylint: disable=import-outside-toplevel
+  config = api.with_plugins(api.load_config(_mnist_raw()))
+  assert backends.verify(config) == 0
+  stdout = capsys.readouterr().out
+  out = json.loads(stdout[stdout.index("{"):])
   assert out["ok"] and out["worst_relative"] <= 1e-5
