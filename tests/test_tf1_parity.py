@@ -166,6 +166,9 @@ def test_every_shipped_config_runs_or_is_refused_as_declared(plugins_loaded, pat
     checks.check(config)
   except UserError as e:
     key = str(e).split(":", 1)[0]
+    if "needs eager execution" in str(e):
+      assert "plugins" in limits  # declared; no override makes the plugin graph-safe
+      return
     assert key in limits and key not in ("optimizer", "plugins"), str(e)
     overrides.append(f"{key}={re.split(r'[ ,]', limits[key])[0]}")
   run = tf1_run.Run(config_lib.load(str(path), overrides))

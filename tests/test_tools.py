@@ -10,6 +10,7 @@ line, and a test, with every new tool):
     tools/compare_runs.py: tests/test_cli_run.py
     tools/eval.py: tests/test_cli_run.py
     tools/export.py: tests/test_export.py, tests/test_conditional.py
+    tools/fid_stats.py: tests/test_evaluators.py
     tools/gpu_check.py: tests/test_gpu_check.py
     tools/gpu_check.sh: tests/test_gpu_check.py
     tools/plot_eval.py: tests/test_cli_run.py

@@ -120,6 +120,18 @@ def test_training_with_dropout_in_d_warns(plugins_loaded, caplog, form, verdict)
           in warned[0])
 
 
+class _RandomLoss:
+  """A loss whose value changes from call to call: never one-step compatible."""
+
+  def discriminator_loss(self, real_logits, fake_logits):
+    return tf.reduce_mean(tf.nn.softplus(-real_logits) + tf.nn.softplus(fake_logits))
+
+  def generator_loss(self, fake_logits, real_logits):
+    del real_logits
+    noise = tf.random.uniform(tf.shape(fake_logits), 0.0, 2.0)
+    return tf.reduce_mean(tf.nn.softplus(-fake_logits) * noise)
+
+
 def test_random_loss_still_fails(plugins_loaded):
   _, trainer, real, z, seed = _setup("ring8")
   assert verify.random_layers(trainer.gan.discriminator) == []
