@@ -215,6 +215,8 @@ def test_cli_run_and_tools(tmp_path):
   One subprocess only (test budget): resuming is test_resumed_run_equals_uninterrupted,
   and SIGTERM handling is the shared loop's (tests/test_cli_run.py).
   """
+  import os  # pylint: disable=import-outside-toplevel
+  import subprocess  # pylint: disable=import-outside-toplevel
   import sys  # pylint: disable=import-outside-toplevel
   from tests.conftest import ROOT, run_cli  # pylint: disable=import-outside-toplevel
   from tests.test_cli_run import CONFIG, SMALL, TRAIN_TAGS, _read_events  # pylint: disable=import-outside-toplevel
@@ -239,11 +241,13 @@ def test_cli_run_and_tools(tmp_path):
   build.keras.utils.set_random_seed(config.seed)
   fresh, _ = build.models(config, build.dataset(config).spec)
   assert np.abs(sampling.sample(config, fresh, 50, 0) - samples).max() > 1e-3, "trained G"
-  sys.path.insert(0, str(ROOT / "tools"))
-  import export  # pylint: disable=import-outside-toplevel,import-error
-  module = export.make_module(tf, generator, config.noise.dim, (2,))
+  # The tool as a user runs it (importing it here would define its absl flags
+  # beside tfgan1.run's, which another test may have imported in this process).
   export_dir = str(tmp_path / "exported")
-  tf.saved_model.save(module, export_dir, signatures={"serving_default": module.generate})
+  done = subprocess.run([sys.executable, str(ROOT / "tools" / "export.py"), f"--workdir={workdir}",
+                         f"--out={export_dir}"], capture_output=True, text=True, timeout=600,
+                        check=False, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+  assert done.returncode == 0, done.stderr[-3000:]
   from tfgan1.engine import noise  # pylint: disable=import-outside-toplevel
   z = noise.noise_fn(config)(tf.random.Generator.from_seed(0), 50)
   served = tf.saved_model.load(export_dir).signatures["serving_default"](noise=z)
