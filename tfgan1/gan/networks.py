@@ -7,6 +7,7 @@ import math
 from typing import Any, List
 
 from tfgan1 import tfimport
+from tfgan1.registry import contracts
 
 tf = tfimport.tensorflow()
 
@@ -36,18 +37,19 @@ class Networks:
     """{name: tf.Variable} the penalties and augmentation keep between steps
     (LeCam's anchors, ADA's p), for the run's checkpoint."""
     out = {}
-    for owner in [t.fn for t in self.penalties] + [self.augment]:
-      out.update(getattr(owner, "state", None) or {})
+    for term in self.penalties:
+      out.update(contracts.hook(term.fn, "penalty", "state") or {})
+    out.update(getattr(self.augment, "state", None) or {})  # ADA's p; DiffAugment has none
     return out
 
   def after_step(self, metrics, ok):
     """Lets the penalties and augmentation move their state after a step (`ok`:
     kept); returns the metrics they report (ADA's p)."""
+    hooks = [contracts.hook(t.fn, "penalty", "after_step") for t in self.penalties]
+    hooks.append(getattr(self.augment, "after_step", None))
     out = {}
-    for owner in [t.fn for t in self.penalties] + [self.augment]:
-      hook = getattr(owner, "after_step", None)
-      if hook is not None:
-        out.update(hook(metrics, ok) or {})
+    for hook in filter(None, hooks):
+      out.update(hook(metrics, ok) or {})
     return out
 
   def side_penalties(self, side):
