@@ -6,9 +6,11 @@ workdir is created. Plugin sections are `{name: ..., **kwargs}`; the kwargs reac
 the plugin unchanged, checked against its signature when it is built.
 """
 import dataclasses
+import os
 import types
 from typing import Any, Mapping, Optional, Tuple
 
+from tfgan1.config import paths
 from tfgan1.config import schedules
 from tfgan1.config import yamlio
 from tfgan1.config.schema import build, check_tree, set_override
@@ -196,13 +198,18 @@ class Config:
   distribute: DistributeConfig = DistributeConfig()
 
 
-def from_dict(raw, overrides=()):
-  """Builds a checked Config from parsed YAML and `a.b=v` override strings."""
+def from_dict(raw, overrides=(), base=None):
+  """Builds a checked Config from parsed YAML and `a.b=v` override strings.
+
+  Relative paths left in `raw` (and those the overrides set) are read against
+  `base`, the current directory by default (`paths`).
+  """
   if raw is None:
     raw = {}
   for item in overrides:
     raw = set_override(raw, item, yamlio.parse_scalar)
   check_tree(raw)
+  raw = paths.resolve(raw, os.getcwd() if base is None else base)
   _moved_keys(raw)
   config = build(Config, raw, "")
   network_optimizers(config)  # checks g_optimizer / d_optimizer at load
@@ -232,12 +239,19 @@ def network_optimizers(config):
       for key in ("d_optimizer", "g_optimizer"))
 
 
-def load(path, overrides=()):
-  """Reads a YAML file and returns its checked, frozen Config."""
+def load(path, overrides=(), relative_to=None):
+  """Reads a YAML file and returns its checked, frozen Config.
+
+  Its relative paths are read against `relative_to`, by default the file's own
+  folder; the overrides' against the current directory.
+  """
   raw = yamlio.load_file(path)
   if raw is not None and not isinstance(raw, dict):
     raise UserError(f"--config: {path!r} must hold a mapping of keys, "
                     f"got a {type(raw).__name__}")
+  if raw:
+    check_tree(raw)  # before the walk: the depth and key checks guard it
+    raw = paths.resolve(raw, relative_to or os.path.dirname(os.path.abspath(path)))
   return from_dict(raw, overrides)
 
 

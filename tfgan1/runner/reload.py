@@ -12,7 +12,9 @@ def load_config(workdir, overrides=()):
   if not os.path.isfile(path):
     raise UserError(f"--workdir: {workdir!r} holds no config.yaml; "
                     "expected the folder of a tfgan1 run")
-  return config_lib.load(path, overrides)
+  # A saved config's paths are absolute; older tfgan1 saved them as given, from the
+  # current directory.
+  return config_lib.load(path, overrides, relative_to=os.getcwd())
 
 
 def load_sampler(workdir, overrides=(), checkpoint=None):
