@@ -8,11 +8,13 @@ as `config.<step>.yaml`. A finished run is not run again.
 """
 import json
 import os
+import re
 import shutil
 
 from absl import logging
 
 from tfgan1 import config as config_lib
+from tfgan1.config import paths
 from tfgan1.config import yamlio
 from tfgan1.errors import UserError
 
@@ -76,7 +78,8 @@ def _saved(workdir):
   if not os.path.isfile(path):
     return None
   old = yamlio.load_file(path)
-  return old if isinstance(old, dict) else {}
+  # Saved paths are absolute; older tfgan1 saved them as given, from the current directory.
+  return paths.resolve(old, os.getcwd()) if isinstance(old, dict) else {}
 
 
 def changed(workdir, config):
@@ -142,6 +145,17 @@ def record(workdir, config, step, keep_old):
     logging.info("config: the config that trained steps up to %d is kept in %s", step, kept)
   with open(path, "w", encoding="utf-8") as f:
     f.write(yamlio.dump(config_lib.to_dict(config)))
+
+
+def events_dir(workdir):
+  """Where this start writes TensorBoard events: the workdir, or `from_step_<S>/`
+  in it once a changed config was allowed at step S (its old config kept as
+  `config.<S>.yaml`). TensorBoard keeps the first hyperparameters record of a run
+  folder, so each config gets its own run: the HParams tab then shows what
+  trained which steps."""
+  kept = [int(m.group(1)) for name in os.listdir(workdir)
+          if (m := re.fullmatch(r"config\.(\d+)\.yaml", name))]
+  return os.path.join(workdir, f"from_step_{max(kept)}") if kept else workdir
 
 
 def finished_record(workdir, step, steps):
