@@ -146,17 +146,51 @@ def test_harmless_change_is_logged_in_one_line(run_copy, caplog):
   assert not list(run_copy.glob("config.*.yaml"))
 
 
+def _session_hparams(folder):
+  """The HParams dashboard's record of one run folder, read by tensorboard's reader."""
+  from tensorboard.backend.event_processing import event_accumulator
+  from tensorboard.plugins.hparams import metadata
+  acc = event_accumulator.EventAccumulator(str(folder), size_guidance={"tensors": 0})
+  acc.Reload()
+  content = acc.SummaryMetadata(metadata.SESSION_START_INFO_TAG).plugin_data.content
+  info = metadata.parse_session_start_info_plugin_data(content)
+  steps = {e.step for tag in acc.Tags()["tensors"] if tag.startswith("loss/")
+           for e in acc.Tensors(tag)}
+  return {k: v.number_value or v.string_value for k, v in info.hparams.items()}, steps
+
+
 def test_allowed_config_change_keeps_the_old_config(run_copy):
   old = (run_copy / "config.yaml").read_bytes()
-  train_tiny(run_copy, ["train.steps=6", "optimizer.beta_1=0.7", ALLOW])
+  train_tiny(run_copy, ["train.steps=6", "optimizer.beta_1=0.7", "train.lambda=0.5", ALLOW])
+  # TensorBoard keeps a run folder's first hparams: the new config is a run of its own.
+  before, steps_before = _session_hparams(run_copy)
+  after, steps_after = _session_hparams(run_copy / "from_step_4")
+  assert before["lambda"] == 1.0 and after["lambda"] == 0.5
+  assert max(steps_before) <= 4 and steps_after and min(steps_after) > 4
   assert (run_copy / "config.4.yaml").read_bytes() == old
   # The console's config lines are in train.log too (they are logged before it opens).
   logged = (run_copy / "train.log").read_text()
-  assert "config: changed since the saved run: optimizer.beta_1 (0.5 -> 0.7)" in logged
+  assert "optimizer.beta_1 (0.5 -> 0.7)" in logged
   assert f"config: the config that trained steps up to 4 is kept in {run_copy}" in logged
   assert "beta_1: 0.7" in (run_copy / "config.yaml").read_text()
   steps = [json.loads(l)["step"] for l in (run_copy / "metrics.jsonl").read_text().splitlines()]
   assert steps == [4, 6]
+
+
+def test_a_schedule_removed_on_resume_names_the_optimizer(run_copy):
+  """ring8 has a learning-rate schedule: a constant rate changes the optimizer's state."""
+  with pytest.raises(UserError, match="the optimizer's state differs.*schedule added or removed"):
+    train_tiny(run_copy, ["train.steps=6", "optimizer.learning_rate=1e-3", ALLOW])
+
+
+def test_an_allowed_learning_rate_change_is_used_after_the_resume(tmp_path, plugins_loaded):
+  """Keras 3 checkpoints a constant rate: the restore must not bring the old one back."""
+  train_tiny(tmp_path, ["optimizer.learning_rate=1e-4"])
+  train_tiny(tmp_path, ["optimizer.learning_rate=5e-3", "train.steps=6", ALLOW])
+  reader = checkpoints.tf.train.load_checkpoint(str(tmp_path / "checkpoints" / "ckpt-6"))
+  rates = {n: float(reader.get_tensor(n)) for n in reader.get_variable_to_dtype_map()
+           if "_learning_rate" in n}
+  assert rates and all(r == pytest.approx(5e-3) for r in rates.values()), rates
 
 
 def test_disk_full_mid_run_is_one_line_then_resumes(run_copy, monkeypatch):

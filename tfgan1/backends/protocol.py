@@ -10,7 +10,7 @@ offers:
   `step()` the finished step count; `train(count)` that many steps, the last one's
   metrics (scalar tensors); `check_finite()` at logging steps (raises
   NonFiniteStop); `sampler()` the generator that samples and is evaluated;
-  `sample(num, seed, labels=None)`; `before_save(step)` and
+  `sample(num, seed, labels=None)`; `before_save(step)`, `after_restore()` and
   `saved_variables()` for a checkpoint write; `verify(config)`, a classmethod.
 """
 import abc
@@ -127,6 +127,10 @@ class Backend(abc.ABC):
 
   def before_save(self, step):
     """Brings the checkpointed variables up to date before a write at `step`."""
+
+  def after_restore(self):
+    """Re-applies what the config sets but a restore overwrote (a changed
+    constant learning rate, when the change was allowed)."""
 
   def saved_variables(self):
     """The variables of the networks, the EMA generator and the optimizers,

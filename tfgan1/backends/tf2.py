@@ -4,6 +4,7 @@ from tfgan1.backends.protocol import Backend, Supports, checkpoint_parts
 from tfgan1.engine import assembly
 from tfgan1.engine import distribute
 from tfgan1.engine import ema as ema_lib
+from tfgan1.engine import optimizers as optimizers_lib
 from tfgan1.engine import preflight
 from tfgan1.engine import verify as verify_lib
 from tfgan1.engine.trainer import Trainer
@@ -63,6 +64,9 @@ class Run(Backend):
   def before_save(self, step):
     if self.trainer.ema is not None:
       self.trainer.ema.calibrate(step)  # a tool reloading it samples what the run sampled
+
+  def after_restore(self):
+    optimizers_lib.reapply_learning_rates(self.config, self.trainer.optimizers)
 
   @classmethod
   def verify(cls, config):

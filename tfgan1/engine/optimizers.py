@@ -101,6 +101,17 @@ def optimizer(spec, field, updates_per_step=1):
                     **dict(spec.kwargs)})
 
 
+def reapply_learning_rates(config, roles):
+  """Sets each constant learning rate to the config's: Keras 3 keeps it in a
+  checkpointed variable, so a restore would bring back the old run's rate."""
+  specs = ({"joint": config.optimizer} if roles.joint else
+           dict(zip(("d", "g"), config_lib.network_optimizers(config))))
+  for role, opt in roles.items():
+    rate = specs[role].learning_rate
+    if isinstance(rate, (int, float)):  # a schedule is computed from the step, not stored
+      opt.learning_rate = rate
+
+
 def make(config):
   """The run's OptimizerRoles."""
   if joint(config):

@@ -119,10 +119,17 @@ def restore(checkpoint, path, partial=False):
     else:
       status.assert_consumed()  # every saved value has a home, and vice versa
   except Exception as e:  # pylint: disable=broad-except  (TF raises many kinds here)
-    raise UserError(
-        f"checkpoint: {path!r} cannot be restored into this config "
-        f"(a different architecture, or a damaged file?): {describe(e)}") from None
+    raise UserError(f"checkpoint: {path!r} cannot be restored into this config "
+                    f"({_likely_cause(str(e))}): {describe(e)}") from None
   return path
+
+
+def _likely_cause(text):
+  # An optimizer variable named in TF's message: the networks fit, their optimizer does not.
+  if re.search(r"learning_rate|iteration|optimizer|adam|momentum|velocity", text, re.I):
+    return ("the optimizer's state differs: another optimizer, or a learning-rate schedule "
+            "added or removed; use a new --workdir")
+  return "a different architecture, or a damaged file?"
 
 
 def latest(workdir):

@@ -171,6 +171,7 @@ def train_and_evaluate(config, workdir, allow_config_change=False, profile_steps
       run = run or cpp_log_filter.quiet_call(backends.make, config, strategy)  # starts TF's runtime
       if latest:
         checkpoints.restore(run.checkpoint, latest)
+        run.after_restore()
       with workdir_lib.disk_full_is_one_line(out):
         lock.start()
         checkpoints.clean_leftovers(out)
@@ -204,7 +205,7 @@ def _train(run, manager, workdir, profile_steps, started, strategy=None):
                                 dashboard.Profiler(None, workdir), vote)[0], run, manager)
   evaluator = Evaluation(config, run.data)
   evaluator.keep_best(run.checkpoint, workdir)
-  writer = tf.summary.create_file_writer(workdir)
+  writer = tf.summary.create_file_writer(resume_record.events_dir(workdir))
   dashboard.write_run_info(writer, config, run.step())
   profiler = dashboard.Profiler(profile_steps, workdir)
   try:
