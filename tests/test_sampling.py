@@ -1,4 +1,5 @@
 """Truncation and spherical walks: the math by hand, and tools/sample.py end to end."""
+import json
 import os
 import subprocess
 import sys
@@ -80,11 +81,14 @@ def runs(tmp_path_factory, plugins_loaded):
 
 
 def _tools(jobs):
-  """Runs tools/sample.py once per argument list, side by side."""
-  procs = [subprocess.Popen([sys.executable, str(ROOT / "tools" / "sample.py"), *map(str, a)],
+  """Runs tools/sample.py (or the tool a list starts with) once per argument list,
+  side by side."""
+  procs = [subprocess.Popen([sys.executable, str(ROOT / "tools" / (
+      a[0] if str(a[0]).endswith(".py") else "sample.py")),
+                             *map(str, a[1:] if str(a[0]).endswith(".py") else a)],
                             cwd=ROOT, text=True, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE) for a in jobs]
-  return [(p.wait(timeout=240), p.communicate()[1]) for p in procs]
+  return [(p.wait(timeout=240), *p.communicate()[::-1]) for p in procs]
 
 
 def test_truncated_noise_of_a_run():
@@ -102,16 +106,19 @@ def test_sample_tool_truncation_and_walks(runs, tmp_path):
   jobs = [["--workdir", ring, "--interpolate", 7, "--truncation", 0.5,
            "--out", tmp_path / "w.npy"],
           ["--workdir", ring, "--interpolate", 7, "--out", tmp_path / "w.png"],
-          ["--workdir", ring, "--num", 3, "--out", f"{tmp_path}/points/"]]
+          ["--workdir", ring, "--num", 3, "--out", f"{tmp_path}/points/"],
+          ["eval.py", "--workdir", ring, "--truncation", 0.5, "--set", "eval.metrics=[modes]",
+           "--set", "eval.num_samples=300"]]
   if "mnist" in runs:
     jobs.append(["--workdir", runs["mnist"], "--interpolate", 6, "--truncation", 0.7,
                  "--out", tmp_path / "walk.png"])
     jobs.append(["--workdir", runs["mnist"], "--num", 5, "--out", f"{tmp_path}/pngs/"])
   results = _tools(jobs)
-  for rc, err in results[:1] + results[3:]:
+  for rc, err, _ in results[:1] + results[3:]:
     assert rc == 0, err[-2000:]
+  _check_truncated_eval(ring, results[3])
   # A folder: one PNG per sample (outside FID tools read these); points have none.
-  rc, err = results[2]
+  rc, err, _ = results[2]
   assert rc == 2 and err.startswith("error: --out: a folder of PNGs needs image samples")
   if "mnist" in runs:
     names = sorted(os.listdir(tmp_path / "pngs"))
@@ -120,13 +127,32 @@ def test_sample_tool_truncation_and_walks(runs, tmp_path):
     assert image.shape == (28, 28, 3) and image.std() > 1
   walk = np.load(tmp_path / "w.npy")
   assert walk.shape == (7, 2) and np.isfinite(walk).all()
-  rc, err = results[1]
+  rc, err, _ = results[1]
   assert rc == 2 and len(err.strip().splitlines()) == 1
   assert err.startswith("error: --interpolate: a walk picture needs image samples")
   if "mnist" in runs:
     strip = tf.io.decode_png(tf.io.read_file(str(tmp_path / "walk.png"))).numpy()
     assert strip.shape == (28, 6 * 28, 3)
     assert strip.std() > 1  # drawn, not blank
+
+
+def _check_truncated_eval(workdir, result):
+  """tools/eval.py --truncation scores samples of truncated noise, G's BatchNorm
+  statistics re-estimated on it: the numbers of the same steps done here."""
+  from tfgan1.evaluation import loop
+  from tfgan1.runner import reload
+  _, _, out = result
+  record = json.loads(out.strip().splitlines()[-1])
+  sets = ["eval.metrics=[modes]", "eval.num_samples=300"]
+  config, data, generator = reload.load_sampler(str(workdir), sets)
+  evaluation = loop.Evaluation(config, data)
+  plain = evaluation(generator)
+  sampling.truncation_statistics(config, generator, 0.5, data.spec.num_classes)
+  expected = evaluation(generator, truncation=0.5)
+  assert record["truncation"] == 0.5 and set(expected) <= set(record)
+  for key, value in expected.items():
+    assert record[key] == pytest.approx(value, abs=1e-6, nan_ok=True), key
+  assert expected["reverse_kl"] != pytest.approx(plain["reverse_kl"])  # truncated noise used
 
 
 def test_truncation_statistics_keep_the_mean_and_cut_the_tails():

@@ -3,14 +3,18 @@
     python tools/eval.py --workdir runs/mnist_dcgan
     python tools/eval.py --workdir runs/ring8 --checkpoint 2500
     python tools/eval.py --workdir runs/mnist_dcgan --checkpoint best
+    python tools/eval.py --workdir runs/mnist_dcgan --truncation 0.5
     python tools/eval.py --workdir W --set 'eval.metrics=[{name: mnist}]' --set eval.num_samples=5000
     python tools/eval.py --workdir W --set 'eval.metrics=[{name: inception, reference_stats: S.npz}]'
 
 The run's config.yaml decides the evaluators (its `eval` section, or the
 dataset's defaults), changed by `--set`; `reference_stats` reads a statistics
 file written by tools/fid_stats.py (see docs/guide/evaluation.md). The EMA
-generator is used when the run kept one. The line holds `step`, `checkpoint`
-and every metric; nothing in the workdir is written.
+generator is used when the run kept one. `--truncation T` evaluates samples of
+noise truncated at +-T, G's BatchNorm statistics re-estimated on such noise, as
+tools/sample.py draws them (BigGAN's truncation curve: run it for several T).
+The line holds `step`, `checkpoint`, `truncation` (when given) and every metric;
+nothing in the workdir is written.
 """
 import json
 import os
@@ -27,6 +31,8 @@ flags.DEFINE_string("workdir", None, "Run folder (holds config.yaml and checkpoi
 flags.DEFINE_string("checkpoint", None, "Step N of checkpoints/ckpt-N, or 'best' "
                     "(checkpoints/best/); default: the latest.")
 flags.DEFINE_multi_string("set", [], "Override a config key: a.b=value (repeatable).")
+flags.DEFINE_float("truncation", None, "Evaluate samples of noise truncated at +-T "
+                   "(normal noise only), as tools/sample.py --truncation draws them.")
 
 
 def checkpoint_path(workdir, which):
@@ -63,9 +69,16 @@ def _main():
   path = checkpoint_path(FLAGS.workdir, FLAGS.checkpoint)
   config, data, generator = restore.load_sampler(FLAGS.workdir, FLAGS.set, path)
   path = path or checkpoints.latest(FLAGS.workdir)
-  metrics = evaluation.Evaluation(config, data)(generator)
+  evaluator = evaluation.Evaluation(config, data)  # checks the metrics first
+  extra = {}
+  if FLAGS.truncation is not None:
+    from tfgan1.evaluation import sampling  # pylint: disable=g-import-not-at-top
+    sampling.check_truncation(config, FLAGS.truncation)
+    sampling.truncation_statistics(config, generator, FLAGS.truncation, data.spec.num_classes)
+    extra = {"truncation": FLAGS.truncation}
+  metrics = evaluator(generator, FLAGS.truncation)
   step = int(path.rsplit("-", 1)[1])
-  print(json.dumps({"step": step, "checkpoint": path, **metrics}), flush=True)
+  print(json.dumps({"step": step, "checkpoint": path, **extra, **metrics}), flush=True)
 
 
 def main(argv):

@@ -67,14 +67,15 @@ class Evaluation:
       self.evaluators.append((spec.name, obj))
     self._best = None
 
-  def __call__(self, generator):
-    """{metric: float} of every evaluator on `eval.num_samples` samples of G."""
+  def __call__(self, generator, truncation=None):
+    """{metric: float} of every evaluator on `eval.num_samples` samples of G
+    (of noise truncated at `truncation`, when given: tools/eval.py)."""
     if not self.evaluators:
       return {}
     num, classes = self.config.eval.num_samples, self.num_classes
     labels = sampling.class_labels(num, classes) if classes else None  # conditional G
     samples = sampling.sample(self.config, generator, num,
-                             self.config.seed + _SAMPLE_SEED_OFFSET, labels)
+                             self.config.seed + _SAMPLE_SEED_OFFSET, labels, truncation)
     metrics = {}
     for name, evaluator in self.evaluators:
       for key, value in _evaluate(evaluator, samples, labels).items():

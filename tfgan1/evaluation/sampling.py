@@ -44,7 +44,7 @@ def truncation_statistics(config, generator, threshold, num_classes=None):
   (fainter MNIST strokes). Re-estimated, the samples keep the untruncated mean
   and contrast and lose their outliers. Where BatchNorm directly follows the
   first linear layer, it also undoes most of the truncation's shrinkage, so
-  variety drops only in the tails (docs/bench_notes/issue35.md).
+  variety drops only in the tails (docs/BENCHMARKS.md, "Truncation").
   """
   from tfgan1 import tfimport  # pylint: disable=g-import-not-at-top
   from tfgan1.engine import ema  # pylint: disable=g-import-not-at-top  (imports TF)
@@ -120,13 +120,13 @@ def generate(generator, z, labels=None, chunk=500):
   return np.concatenate(out).astype(np.float32)
 
 
-def sample(config, generator, num, seed, labels=None):
+def sample(config, generator, num, seed, labels=None, truncation=None):
   """`num` samples [num, *shape] of `generator` as float32 numpy, in the data's
-  coordinates, from noise drawn as the run draws it with `seed`. `labels` [num]
-  (ints) go to a class-conditional generator."""
+  coordinates, from noise drawn as the run draws it with `seed` (or truncated
+  at `truncation`). `labels` [num] (ints) go to a class-conditional generator."""
   from tfgan1 import tfimport  # pylint: disable=g-import-not-at-top
   rng = tfimport.tensorflow().random.Generator.from_seed(seed)
-  return generate(generator, noise(config, rng, num), labels)
+  return generate(generator, noise(config, rng, num, truncation), labels)
 
 
 def class_labels(num, num_classes, classes=None):
