@@ -4,6 +4,7 @@ import os
 from tfgan1 import config as config_lib
 from tfgan1.errors import UserError
 from tfgan1.registry import loader as plugin_loader
+from tfgan1.registry import tf1
 from tfgan1.runner import checkpoints
 
 
@@ -32,7 +33,11 @@ def load_sampler(workdir, overrides=(), checkpoint=None):
   tf = tfimport.tensorflow()
   tf.keras.utils.set_random_seed(config.seed)
   data = assembly.dataset(config)
-  generator, _ = assembly.models(config, data.spec)
+  if tf1.uses_tf1_functions(config):  # traced again from the same plugin file
+    from tfgan1.backends.tf1_graph import functions  # pylint: disable=g-import-not-at-top
+    generator, _ = functions.eager_networks(config, data.spec)
+  else:
+    generator, _ = assembly.models(config, data.spec)
   latest = checkpoint or checkpoints.latest(workdir)
   if latest is None:
     raise UserError(f"--workdir: {workdir!r} has no checkpoint yet in "
