@@ -106,10 +106,16 @@ class GraphNetwork(_NoKerasLayers):
 
   def __call__(self, x, training=True):
     start = len(v1.get_collection(v1.GraphKeys.UPDATE_OPS))
-    out = self.fn(x, training)
-    if len(v1.get_collection(v1.GraphKeys.GLOBAL_VARIABLES, self.scope)) != len(self.variables):
-      raise UserError(f"{self.name}.name: the TF1 {self.name} created new variables on a "
+    reuse = UserError(f"{self.name}.name: the TF1 {self.name} created new variables on a "
                       "second call; open its variable_scope with reuse=tf.compat.v1.AUTO_REUSE")
+    try:
+      out = self.fn(x, training)
+    except ValueError as e:  # get_variable's "Variable ... already exists"
+      if "already exists" in str(e):
+        raise reuse from None
+      raise
+    if len(v1.get_collection(v1.GraphKeys.GLOBAL_VARIABLES, self.scope)) != len(self.variables):
+      raise reuse
     handles = {v.handle.name for v in self.variables}
     for update in v1.get_collection(v1.GraphKeys.UPDATE_OPS)[start:]:
       op = getattr(update, "op", update)  # a tensor or an op, as TF1 allowed
