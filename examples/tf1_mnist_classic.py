@@ -20,6 +20,7 @@ ops.route_v1_layers()  # Keras 3 has no tf.layers: tf_keras' copy (as TF_USE_LEG
 import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 DATA = "../shared/data/mnist"
+SEED = 0
 STEPS, BATCH, NOISE, NUM_EVAL = 3000, 64, 64, 5000
 
 
@@ -47,10 +48,10 @@ def discriminator(x, is_training):
 
 def main():
   images = load_mnist(DATA)
-  rng = np.random.RandomState(0)
+  rng = np.random.RandomState(SEED)
   graph = tf.Graph()  # not tf.disable_v2_behavior(): the rest of the process stays eager
   with graph.as_default():
-    tf.set_random_seed(0)
+    tf.set_random_seed(SEED)
     X = tf.placeholder(tf.float32, [BATCH, 28, 28, 1])
     Z = tf.placeholder(tf.float32, [BATCH, NOISE])
     D_real, D_fake = discriminator(X, True), discriminator(generator(Z, True), True)

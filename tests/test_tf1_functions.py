@@ -37,8 +37,13 @@ def forgetful_discriminator(x, is_training):  # no AUTO_REUSE: new weights per c
   with tf.variable_scope("D2"):
     return tf.layers.dense(x, 1)
 
+def squatting_discriminator(x, is_training):  # in G's scope
+  with tf.variable_scope("G", reuse=tf.AUTO_REUSE):
+    return tf.layers.dense(x, 1, name="d_out")
+
 tf1_networks("test_tf1_mlp", generator, discriminator)
 tf1_networks("test_tf1_forgetful", generator, forgetful_discriminator)
+tf1_networks("test_tf1_squatting", generator, squatting_discriminator)
 '''
 
 
@@ -130,6 +135,7 @@ def test_run_samples_and_exports_through_the_tools(plugin, tmp_path):
                            workdir, False)
   assert os.path.isfile(os.path.join(workdir, "samples", "samples_00000002.png"))
   config, _, generator = restore.load_sampler(workdir)
+  assert restore.tf1_batch_norm(config, generator)  # so tools/sample.py refuses --truncation
   samples = sampling.sample(config, generator, 50, 0)
   assert samples.shape == (50, 2) and np.isfinite(samples).all()
   out = str(tmp_path / "exported")
@@ -169,8 +175,17 @@ def test_tf2_refuses_in_one_line(plugin):
     ("generator={name: test_tf1_mlp, width: 8}", "generator.width: not allowed"),
     ("discriminator.name=test_tf1_forgetful",
      "discriminator.name: the TF1 discriminator created new variables on a second call"),
+    ("discriminator.name=test_tf1_squatting",
+     "discriminator.name: the TF1 discriminator creates its variables under the generator's"),
 ])
 def test_what_tf1_functions_cannot_do_is_one_line(plugin, override, start):
   with pytest.raises(UserError) as err:
     tf1_run.Run(_config(plugin, override))
   assert str(err.value).startswith(start) and "\n" not in str(err.value)
+
+
+def test_labelled_data_is_one_line(plugin, tmp_path):
+  path = tmp_path / "digits.npz"
+  np.savez(path, x_train=np.zeros((8, 28, 28), np.uint8), y_train=np.zeros(8, np.uint8))
+  with pytest.raises(UserError, match=r"^data: labelled data is not supported with TF1 "):
+    tf1_run.Run(_config(plugin, f"data={{name: mnist, path: '{path}', labels: true}}"))

@@ -48,3 +48,10 @@ def load_sampler(workdir, overrides=(), checkpoint=None):
     ema.calibrate(generator, noise.noise_fn(config, data), config.ema.bn_batches,
                   config.train.batch_size, config.seed)
   return config, data, generator
+
+
+def tf1_batch_norm(config, generator):
+  """Whether `generator` (from `load_sampler`) is TF1 functions with BatchNorm
+  statistics, which `sampling.truncation_statistics` cannot find (no Keras layers)."""
+  return tf1.uses_tf1_functions(config) and any(
+      name.endswith(("moving_mean", "moving_variance")) for name in generator.weights)

@@ -94,8 +94,8 @@ class GraphNetwork(_NoKerasLayers):
     probe = v1.placeholder(tf.float32, in_shape, name=f"{field}_probe")
     _check_output(field, fn(probe, True), out_shape)  # builds the variables
     created = [v for v in v1.global_variables() if v.name not in before]
-    scopes = sorted({v.name.split("/")[0] for v in created if "/" in v.name})
-    if len(scopes) != 1 or len(scopes[0]) == len(created[0].name):
+    scopes = sorted({v.name.split("/")[0] if "/" in v.name else "" for v in created})
+    if len(scopes) != 1 or not scopes[0]:
       raise UserError(f"{field}.name: the TF1 {field} must create its variables under "
                       f"one variable_scope of its own; it created "
                       f"{[v.name for v in created][:3] or 'none'}")
@@ -130,8 +130,12 @@ def graph_networks(config, spec):
   """(G, D) as GraphNetworks in the default graph, at the train batch size."""
   z_shape, x_shape = _shapes(config, spec, config.train.batch_size)
   generator, discriminator = _functions(config)
-  return (GraphNetwork(generator, "generator", z_shape, x_shape),
-          GraphNetwork(discriminator, "discriminator", x_shape, [None, 1]))
+  g = GraphNetwork(generator, "generator", z_shape, x_shape)
+  d = GraphNetwork(discriminator, "discriminator", x_shape, [None, 1])
+  if g.scope == d.scope:  # collected by scope: D would train G's variables too
+    raise UserError(f"discriminator.name: the TF1 discriminator creates its variables under "
+                    f"the generator's scope {g.scope[:-1]!r}; give each its own variable_scope")
+  return g, d
 
 
 class _Untracked:
