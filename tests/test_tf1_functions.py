@@ -66,8 +66,14 @@ def _config(plugin, *overrides):
   return config_lib.from_dict(raw, overrides)
 
 
-def test_variables_by_scope_and_each_networks_updates_with_its_solver(plugin):
-  run = tf1_run.Run(_config(plugin, "train.rule=simultaneous"))
+@pytest.fixture(scope="module")
+def run(plugin):
+  """One simultaneous run, shared: a test that steps its graph by hand marks it
+  stale, so the next step loads the untouched mirrors back."""
+  return tf1_run.Run(_config(plugin, "train.rule=simultaneous"))
+
+
+def test_variables_by_scope_and_each_networks_updates_with_its_solver(run):
   g = run.trainer.graph
   assert {v.name.split("/")[0] for v in g.g_vars} == {"G"}
   assert {v.name.split("/")[0] for v in g.d_vars} == {"D"}
@@ -94,50 +100,41 @@ def test_variables_by_scope_and_each_networks_updates_with_its_solver(plugin):
   after_g = stats()
   assert np.abs(after_g["G"][0] - start["G"][0]).max() > 1e-4
   np.testing.assert_array_equal(after_g["D"][0], after_d["D"][0])
+  run.trainer.stale = True  # back to the mirrors' (initial) values at the next step
 
 
-def _weights(run):
-  run.trainer.pull()
-  return {k: v.numpy() for net in (run.networks.generator, run.networks.discriminator)
-          for k, v in net.weights.items()}
+def _tensors(prefix):
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  reader = tf.train.load_checkpoint(prefix)
+  return {k.split("/weights/")[1].split("/.ATTRIBUTES")[0].replace(".S", "/"):
+          reader.get_tensor(k) for k in reader.get_variable_to_shape_map()
+          if "/weights/" in k and k.startswith(("generator/", "discriminator/"))}
 
 
-def test_checkpoint_resumes_exactly(plugin, tmp_path):
-  """A checkpoint after 2 steps, restored into a fresh run, continues as if never
-  stopped: weights, BatchNorm statistics, Adam slots, data and noise."""
-  from tfgan1.runner import checkpoints  # pylint: disable=import-outside-toplevel
-  config = _config(plugin)
-  straight = tf1_run.Run(config)
-  start = _weights(straight)
-  assert len(start) == 16  # per network: 6 trainable + BN's moving mean and variance
-  for step in range(1, 5):
-    straight.train(1)
-    if step == 2:  # the checkpoint a stopped run would leave
-      checkpoints.manager(straight.checkpoint, str(tmp_path), 2).save(checkpoint_number=2)
-  resumed = tf1_run.Run(config)
-  checkpoints.restore(resumed.checkpoint, checkpoints.latest(str(tmp_path)))
-  assert resumed.step() == 2
-  resumed.train(2)
-  want, got = _weights(straight), _weights(resumed)
-  assert max(np.abs(want[k] - start[k]).max() for k in want) > 1e-3  # it trained
-  for key in want:
-    np.testing.assert_allclose(got[key], want[key], rtol=1e-6, atol=1e-7, err_msg=key)
-
-
-def test_run_samples_and_exports_through_the_tools(plugin, tmp_path):
-  """A run through the shared loop; the tools' loader (tools/sample.py) and the
-  SavedModel of tools/export.py give the run's own samples."""
+def test_resume_sample_and_export(plugin, run, tmp_path):
+  """2 steps and 2 more resumed through the run loop's checkpoints equal 4 steps
+  straight (weights, BatchNorm statistics, Adam slots, data and noise); the tools'
+  loader (tools/sample.py) and tools/export.py's SavedModel give the run's samples."""
   from tfgan1.evaluation import sampling  # pylint: disable=import-outside-toplevel
   from tfgan1.runner import reload as restore  # pylint: disable=import-outside-toplevel
   from tfgan1.runner import train  # pylint: disable=import-outside-toplevel
   workdir = str(tmp_path / "run")
-  train.train_and_evaluate(_config(plugin, "train.steps=2", "train.sample_every=2"),
-                           workdir, False)
-  assert os.path.isfile(os.path.join(workdir, "samples", "samples_00000002.png"))
+  for steps in (2, 4):  # the second run resumes from ckpt-2
+    train.train_and_evaluate(_config(plugin, "train.rule=simultaneous", f"train.steps={steps}"),
+                             workdir, False)
+  assert os.path.isfile(os.path.join(workdir, "samples", "samples_00000004.png"))
+  run.train(4)
+  run.trainer.pull()
+  want = {k: v.numpy() for net in (run.networks.generator, run.networks.discriminator)
+          for k, v in net.weights.items()}
+  got = _tensors(os.path.join(workdir, "checkpoints", "ckpt-4"))
+  assert len(want) == 16 and got.keys() == want.keys()  # 6 trainable + 2 BN statistics each
+  for key in want:
+    np.testing.assert_allclose(got[key], want[key], rtol=1e-6, atol=1e-7, err_msg=key)
   config, _, generator = restore.load_sampler(workdir)
   assert restore.tf1_batch_norm(config, generator)  # so tools/sample.py refuses --truncation
   samples = sampling.sample(config, generator, 50, 0)
-  assert samples.shape == (50, 2) and np.isfinite(samples).all()
+  np.testing.assert_allclose(samples, run.sample(50, 0), rtol=1e-6, atol=1e-6)
   out = str(tmp_path / "exported")
   done = subprocess.run([sys.executable, str(ROOT / "tools" / "export.py"), f"--workdir={workdir}",
                          f"--out={out}"], capture_output=True, text=True, timeout=600,
