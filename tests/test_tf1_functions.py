@@ -146,6 +146,12 @@ def test_resume_sample_and_export(plugin, run, tmp_path):
   np.testing.assert_allclose(served["samples"].numpy(), samples, rtol=1e-5, atol=1e-6)
 
 
+def test_alternating_calls_d_after_its_optimizer_made_slots_in_its_scope(plugin):
+  run = tf1_run.Run(_config(plugin, "train.rule=alternating", "train.n_d=2"))
+  metrics = run.train(2)
+  assert run.step() == 2 and np.isfinite(float(metrics["loss_d"]))
+
+
 def test_verify_one_step_gradients_against_the_graphs_simultaneous_rule(plugin, capsys):
   from tfgan1.backends.tf1_graph import verify  # pylint: disable=import-outside-toplevel
   assert verify.main(_config(plugin, "train.lambda=2.0")) == 0

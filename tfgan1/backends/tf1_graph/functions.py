@@ -108,13 +108,14 @@ class GraphNetwork(_NoKerasLayers):
     start = len(v1.get_collection(v1.GraphKeys.UPDATE_OPS))
     reuse = UserError(f"{self.name}.name: the TF1 {self.name} created new variables on a "
                       "second call; open its variable_scope with reuse=tf.compat.v1.AUTO_REUSE")
+    count = len(v1.global_variables())  # optimizer slots join the scope later: not these
     try:
       out = self.fn(x, training)
     except ValueError as e:  # get_variable's "Variable ... already exists"
       if "already exists" in str(e):
         raise reuse from None
       raise
-    if len(v1.get_collection(v1.GraphKeys.GLOBAL_VARIABLES, self.scope)) != len(self.variables):
+    if len(v1.global_variables()) != count:
       raise reuse
     handles = {v.handle.name for v in self.variables}
     for update in v1.get_collection(v1.GraphKeys.UPDATE_OPS)[start:]:
