@@ -59,6 +59,8 @@ def plugin(tmp_path_factory, plugins_loaded):
 def _config(plugin, *overrides):
   raw = {"generator": "test_tf1_mlp", "discriminator": "test_tf1_mlp", "plugins": [plugin],
          "loss": "hinge", "data": "ring8", "noise": {"dim": 3},
+         # lazy (every 2): D called inside a tf.cond branch, its BatchNorm updates there
+         "penalties": [{"name": "gradient_penalty", "weight": 1.0, "every": 2}],
          "optimizer": {"name": "adam", "learning_rate": 0.01, "beta_1": 0.5},
          "train": {"batch_size": 16, "backend": "tf1_graph", "jit_compile": False,
                    "steps": 4, "checkpoint_every": 2, "log_every": 2, "sample_every": 4},

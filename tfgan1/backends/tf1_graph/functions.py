@@ -120,6 +120,8 @@ class GraphNetwork(_NoKerasLayers):
     handles = {v.handle.name for v in self.variables}
     for update in v1.get_collection(v1.GraphKeys.UPDATE_OPS)[start:]:
       op = getattr(update, "op", update)  # a tensor or an op, as TF1 allowed
+      if op.graph is not self.variables[0].graph:
+        continue  # inside a tf.cond branch (a lazy penalty's): it runs with that branch
       if not (op.type.startswith("Assign") and op.inputs[0].name in handles):
         raise UserError(f"{self.name}.name: UPDATE_OPS entry {op.name!r} does not write a "
                         f"variable of scope {self.scope!r}; each network's updates run "
