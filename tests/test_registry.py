@@ -130,7 +130,7 @@ def test_list_plugins_cli(cli):
   lines = dict(line.split(": ", 1) for line in out.stdout.strip().splitlines())
   limits = {f"backend {b} limits" for b in registry.BACKEND_MODULES}
   assert set(lines) == set(registry.ALL) | {"rules", "backends"} | limits
-  assert lines["backend tf2 limits"] == "(none)"
+  assert lines["backend tf2 limits"] == "architecture = Keras builders (not tf1_networks')"
   assert "train.jit_compile = false" in lines["backend tf1_graph limits"].split("; ")
   assert "hinge" in lines["losses"].split(", ")
   assert lines["rules"].split(", ") == sorted(registry.RULE_MODULES)

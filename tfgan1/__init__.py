@@ -14,6 +14,8 @@ The public API:
   engine (`import tfgan1.keras`; imports TensorFlow).
 - `LOSSES`, `PENALTIES`, `ARCHITECTURES`, `DATASETS`, `PRECISIONS`: the plugin
   registries (`Registry`), for your own plugins.
+- `tf1_networks(key, generator, discriminator)`: registers two plain TF1 functions
+  as an architecture (for `train.backend: tf1_graph`; `tfgan1.registry.tf1`).
 - `UserError`: bad user input, always a one-line message.
 
 `import tfgan1` imports no TensorFlow; a run, `tfgan1.keras` and the plugins do.
@@ -23,12 +25,13 @@ from tfgan1.config.sections import Config
 from tfgan1.errors import UserError
 from tfgan1.registry import (ARCHITECTURES, DATASETS, EVALUATORS, LOSSES,
                              PENALTIES, PRECISIONS, Registry)
+from tfgan1.registry.tf1 import tf1_networks
 
 __version__ = "0.2.0"
 
 __all__ = ["ARCHITECTURES", "Config", "DATASETS", "EVALUATORS", "LOSSES", "PENALTIES", "PRECISIONS",
            "Registry", "UserError", "__version__", "keras", "load_config",
-           "load_plugins", "train_and_evaluate"]
+           "load_plugins", "tf1_networks", "train_and_evaluate"]
 
 
 def __getattr__(name):

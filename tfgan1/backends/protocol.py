@@ -20,7 +20,11 @@ from typing import Tuple
 from tfgan1 import tfimport
 from tfgan1.errors import UserError
 from tfgan1.evaluation import sampling
-from tfgan1.registry import RULE_MODULES
+from tfgan1.registry import ARCHITECTURES, RULE_MODULES, tf1
+
+# What TF1 network functions cannot have under any backend: no Keras model to copy
+# (EMA), to feed labels to, or to pass kwargs to (`tfgan1.backends.tf1_graph.functions`).
+TF1_FUNCTION_LIMITS = "without ema, labelled data or kwargs"
 
 tf = tfimport.tensorflow()
 
@@ -40,6 +44,8 @@ class Supports:
   optimizers: Tuple[str, ...] = ()  # () : any Keras optimizer
   eager_plugins: bool = True  # plugins that set `needs_eager = True`
   augment: bool = True  # an `augment:` section (DiffAugment, ADA)
+  # architectures given as two plain TF1 functions (`tfgan1.tf1_networks`)
+  tf1_functions: bool = False
 
   def limits(self):
     """{config key: what the backend allows there}, for each key it refuses
@@ -60,6 +66,8 @@ class Supports:
       out["augment"] = "null (no augmentation)"
     if not self.eager_plugins:
       out["plugins"] = "none that sets needs_eager = True (loss, penalty, architecture)"
+    out["architecture"] = ("Keras builders, or tf1_networks' TF1 functions " + TF1_FUNCTION_LIMITS
+                           if self.tf1_functions else "Keras builders (not tf1_networks')")
     return out
 
   def check(self, config, backend):
@@ -84,6 +92,11 @@ class Supports:
     if train.on_nonfinite not in self.on_nonfinite:
       raise UserError(f"train.on_nonfinite: {train.on_nonfinite!r} {where}; allowed: "
                       f"{', '.join(self.on_nonfinite)}")
+    for field in ("generator", "discriminator"):
+      name = getattr(config, field).name
+      if not self.tf1_functions and tf1.is_tf1_functions(ARCHITECTURES.get(name, f"{field}.name")):
+        raise UserError(f"{field}.name: {name!r} {where}; it is a pair of TF1 functions "
+                        "(tf1_networks), which train.backend=tf1_graph runs")
 
 
 def checkpoint_parts(step, networks, optimizers, ema, rng, iterator, loss_scale):

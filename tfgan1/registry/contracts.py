@@ -60,9 +60,12 @@ CONTRACTS = {
     # state once per D update (spectral norm's power iteration, in D and G).
     # batch_coupled(discriminator kwargs): why D's logits read other samples
     # (minibatch std), else None; the `shared` one-step form is refused then.
+    # tf1_functions: a pair of plain TF1 functions (`tfgan1.registry.tf1`), whose
+    # Keras builders refuse; only a backend whose Supports allow them builds them.
     "architecture": Contract(required=(("generator", ("keras", "spec", "latent_dim")),
                                        ("discriminator", ("keras", "spec"))),
-                             hooks={"needs_eager": False, "batch_coupled": _nothing}),
+                             hooks={"needs_eager": False, "batch_coupled": _nothing,
+                                    "tf1_functions": False}),
     # dataset(batch_size, seed) -> an endless tf.data.Dataset; `spec` a DataSpec.
     # render(samples) -> a uint8 picture of `render_samples` samples;
     # class_probs: the class frequencies fake labels are drawn from;

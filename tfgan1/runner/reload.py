@@ -4,6 +4,7 @@ import os
 from tfgan1 import config as config_lib
 from tfgan1.errors import UserError
 from tfgan1.registry import loader as plugin_loader
+from tfgan1.registry import tf1
 from tfgan1.runner import checkpoints
 
 
@@ -34,7 +35,11 @@ def load_sampler(workdir, overrides=(), checkpoint=None):
   tf = tfimport.tensorflow()
   tf.keras.utils.set_random_seed(config.seed)
   data = assembly.dataset(config)
-  generator, _ = assembly.models(config, data.spec)
+  if tf1.uses_tf1_functions(config):  # traced again from the same plugin file
+    from tfgan1.backends.tf1_graph import functions  # pylint: disable=g-import-not-at-top
+    generator, _ = functions.eager_networks(config, data.spec)
+  else:
+    generator, _ = assembly.models(config, data.spec)
   latest = checkpoint or checkpoints.latest(workdir)
   if latest is None:
     raise UserError(f"--workdir: {workdir!r} has no checkpoint yet in "
@@ -45,3 +50,10 @@ def load_sampler(workdir, overrides=(), checkpoint=None):
     ema.calibrate(generator, noise.noise_fn(config, data), config.ema.bn_batches,
                   config.train.batch_size, config.seed)
   return config, data, generator
+
+
+def tf1_batch_norm(config, generator):
+  """Whether `generator` (from `load_sampler`) is TF1 functions with BatchNorm
+  statistics, which `sampling.truncation_statistics` cannot find (no Keras layers)."""
+  return tf1.uses_tf1_functions(config) and any(
+      name.endswith(("moving_mean", "moving_variance")) for name in generator.weights)

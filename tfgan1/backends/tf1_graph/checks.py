@@ -9,6 +9,7 @@ other plugin that fails to build in graph mode is reported as one line too.
 """
 from tfgan1 import registry
 from tfgan1.backends.protocol import Supports
+from tfgan1.backends.tf1_graph import functions
 from tfgan1.backends.tf1_graph import graph as graph_lib
 from tfgan1.backends.tf1_graph import optimizers as tf1_optimizers
 from tfgan1.errors import UserError, describe
@@ -17,7 +18,7 @@ from tfgan1.registry import contracts
 # What the graph can run; `Supports.check` refuses the rest as one line.
 SUPPORTS = Supports(rules=graph_lib.RULES, jit_compile=False, precisions=("float32",),
                     strategies=("default",), optimizers=tf1_optimizers.NAMES,
-                    eager_plugins=False, augment=False)
+                    eager_plugins=False, augment=False, tf1_functions=True)
 
 
 def _plugins(config):
@@ -38,6 +39,7 @@ def check(config):
       raise UserError(f"{field}: {name!r} is not supported with train.backend=tf1_graph; "
                       "this plugin needs eager execution; use train.backend=tf2")
   tf1_optimizers.check_all(config)
+  functions.check(config)
 
 
 def building(fn):

@@ -3,7 +3,8 @@
 The graph lives in a `tf.Graph` of its own with its own `tf.compat.v1.Session`,
 so the rest of the process stays eager. Batches, noise and the penalty seed come
 in through placeholders (the `feed_dict` idiom). The networks are the same
-architecture plugins built with `tf_keras`; the losses are the objectives of
+architecture plugins built with `tf_keras`, or a user's two TF1 functions
+(`tfgan1.backends.tf1_graph.functions`); the losses are the objectives of
 `tfgan1.gan.objectives` over the same loss-family and penalty plugin objects
 as TF2.
 
@@ -23,13 +24,14 @@ solver of their network, in call order. Per-update hooks (spectral norm's
 The non-finite guard (`guard`) puts back every variable a refused step wrote.
 """
 from tfgan1 import tfimport
+from tfgan1.backends.tf1_graph import functions
 from tfgan1.backends.tf1_graph import guard as guard_lib
 from tfgan1.backends.tf1_graph import optimizers as tf1_optimizers
 from tfgan1.backends.tf1_graph import rules
 from tfgan1.backends.tf1_graph.ops import captured, tf_keras  # pylint: disable=unused-import
 from tfgan1.engine import assembly
 from tfgan1.gan.networks import Networks
-from tfgan1.registry import contracts
+from tfgan1.registry import contracts, tf1
 
 tf = tfimport.tensorflow()
 v1 = tf.compat.v1
@@ -59,7 +61,11 @@ class GraphTrainer:
     self.graph = tf.Graph()
     with self.graph.as_default():
       keras = tf_keras()
-      generator, discriminator = assembly.models(config, spec, keras)
+      if tf1.uses_tf1_functions(config):
+        v1.set_random_seed(config.seed)  # initializers the mirrors overwrite: still seeded
+        generator, discriminator = functions.graph_networks(config, spec)
+      else:
+        generator, discriminator = assembly.models(config, spec, keras)
       self.generator, self.discriminator = generator, discriminator
       self.gan = Networks(generator, discriminator, family, list(penalty_terms),
                           g_top_k=assembly.g_top_k(self.cfg.g_top_k, family,

@@ -1,4 +1,7 @@
 """The graph-building pieces the tf1_graph rules share (`tfgan1.backends.tf1_graph.rules`)."""
+import sys
+import warnings
+
 from tfgan1 import tfimport
 
 tf = tfimport.tensorflow()
@@ -7,7 +10,24 @@ v1 = tf.compat.v1
 
 def tf_keras():
   import tf_keras as module  # pylint: disable=g-import-not-at-top  (legacy backend only)
+  route_v1_layers()
   return module
+
+
+def route_v1_layers():
+  """Makes `tf.compat.v1.layers` the TF1 layers a TF1 network function calls.
+
+  With Keras 3 installed it raises ("not available with Keras 3"); TF's switch
+  TF_USE_LEGACY_KERAS would route all of tf.keras to tf_keras, which tfgan1's
+  Keras 3 side cannot take, so only this module is routed, to the tf_keras copy
+  that switch gives. Importing tf_keras replaces `tf.compat.v1` once, hence after.
+  """
+  from tf_keras.api._v1.keras.__internal__.legacy import layers  # pylint: disable=g-import-not-at-top
+  # Each call site's "`tf.layers.dense` is deprecated" note: the user chose TF1 code.
+  warnings.filterwarnings("ignore", r"`tf\.layers\.\w+` is deprecated", UserWarning)
+  for module in (tf.compat.v1, sys.modules.get("tensorflow.compat.v1")):
+    if module is not None and getattr(module, "layers", None) is not layers:
+      module.layers = layers
 
 
 def captured(fn, after=()):

@@ -39,11 +39,11 @@ def simultaneous(t):
     d_apply = t.apply("d", d_grads, t.d_vars)
     g_apply = t.apply("g", g_grads, t.g_vars)
   hooks = t.after_d_update([d_apply])
-  ops.chain(updates)
-  t.solvers = {
-      "D_solver": tf.group(d_apply, *hooks, *ops.owned(updates, t.discriminator),
-                           name="D_solver"),
-      "G_solver": tf.group(g_apply, *ops.owned(updates, t.generator), name="G_solver")}
+  # Chained per network, so D_solver alone runs none of G's updates (BatchNorm).
+  g_updates = ops.chain(ops.owned(updates, t.generator))
+  d_updates = ops.chain([op for op in updates if op not in g_updates])
+  t.solvers = {"D_solver": tf.group(d_apply, *hooks, *d_updates, name="D_solver"),
+               "G_solver": tf.group(g_apply, *g_updates, name="G_solver")}
   t.gradients = {"d": d_grads, "g": g_grads}
   part, norms = t.guard.part(metrics, d_grads, g_grads)
   t.metrics = dict(metrics, **norms, **tf1_optimizers.rates(t.optimizers))

@@ -15,10 +15,12 @@ from absl import logging
 from tfgan1 import tfimport
 from tfgan1.backends.protocol import Backend, checkpoint_parts
 from tfgan1.backends.tf1_graph import checks
+from tfgan1.backends.tf1_graph import functions
 from tfgan1.backends.tf1_graph import graph as graph_lib
 from tfgan1.engine import assembly
 from tfgan1.engine import ema as ema_lib
 from tfgan1.engine.rules import rule_class
+from tfgan1.registry import tf1
 
 tf = tfimport.tensorflow()
 
@@ -95,8 +97,9 @@ class Trainer:
   def _mirror_pairs(self):
     g = self.graph
     pairs = [(g.step, self.step), (g.guard.skipped, self.loss_scale.skipped)]
-    pairs += layer_pairs(g.generator, self.gan.generator)
-    pairs += layer_pairs(g.discriminator, self.gan.discriminator)
+    pair = functions.name_pairs if isinstance(g.generator, functions.GraphNetwork) else layer_pairs
+    pairs += pair(g.generator, self.gan.generator)
+    pairs += pair(g.discriminator, self.gan.discriminator)
     if self.ema is not None:
       pairs += layer_pairs(g.ema.model, self.ema.model)
     return pairs
@@ -168,7 +171,10 @@ class Run(Backend):
       logging.info("train.backend=tf1_graph computes the one-step loss in its classic "
                    "form (stateless_call is Keras 3 only); the gradients are the same")
     self.config = config
-    built = assembly.everything(config)  # Keras 3 mirrors: TF2's initial weights
+    if tf1.uses_tf1_functions(config):  # traced TF1 functions hold the weights
+      built = functions.build(config)
+    else:
+      built = assembly.everything(config)  # Keras 3 mirrors: TF2's initial weights
     self.data = built.data
     self.networks = built.gan
     ema = None
