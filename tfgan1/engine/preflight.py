@@ -55,7 +55,7 @@ def check_shapes(config, spec, the_gan, replicas=1):
     raise UserError(f"discriminator: {config.discriminator.name!r} fails on a batch of "
                     f"{batch} samples ({what}): {describe(e)}") from None
   try:  # a family that needs D's other outputs (acgan: the ACGAN head) says so here
-    the_gan.family.discriminator_loss(outputs, outputs)
+    the_gan.discriminator_loss(outputs, outputs, labels, labels)
   except ValueError as e:
     raise UserError(f"loss: {config.loss.name!r} cannot read the outputs of discriminator "
                     f"{config.discriminator.name!r}: {describe(e)}") from None

@@ -81,9 +81,9 @@ def cancelling_scale(trainer, real, z):
   with tf.GradientTape(persistent=True) as tape:
     fake, fake_y = gan.g_call(z)
     real_logits = gan.d_call(real, real_y)
-    terms = (gan.generator_loss(gan.d_call(fake, fake_y), real_logits),
+    terms = (gan.generator_loss(gan.d_call(fake, fake_y), real_logits, fake_y),
              gan.generator_loss(gan.d_call(tf.stop_gradient(fake), fake_y),
-                                real_logits))
+                                real_logits, fake_y))
   norms = [float(tf.linalg.global_norm(
       [g for g in tape.gradient(term, d_vars) if g is not None])) for term in terms]
   del tape

@@ -56,16 +56,26 @@ class Networks:
     """[(index in `penalties`, term)] of one side: the index folds each term's seed."""
     return [(i, t) for i, t in enumerate(self.penalties) if t.side == side]
 
-  def generator_loss(self, fake_logits, real_logits):
+  def generator_loss(self, fake_logits, real_logits, fake_labels=None):
     """The family's L_G over the top-k fakes by D score (all when g_top_k is 1).
 
     Sinha et al. 2020, "Top-k Training of GANs" (arXiv:2002.06224): the fakes D
     scores lowest give G no gradient. The selection reads only the logits' values,
     so the one-step G term's two copies select the same samples and still cancel.
+    A family that `reads_labels` gets the fakes' labels too (it refuses top-k).
     """
     if self.g_top_k < 1.0:
       fake_logits = top_k_logits(fake_logits, self.g_top_k)
+    if contracts.hook(self.family, "loss", "reads_labels"):
+      return self.family.generator_loss(fake_logits, real_logits, fake_labels=fake_labels)
     return self.family.generator_loss(fake_logits, real_logits)
+
+  def discriminator_loss(self, real_logits, fake_logits, real_labels=None, fake_labels=None):
+    """The family's L_D; with the batches' labels where it `reads_labels`."""
+    if contracts.hook(self.family, "loss", "reads_labels"):
+      return self.family.discriminator_loss(real_logits, fake_logits,
+                                            real_labels=real_labels, fake_labels=fake_labels)
+    return self.family.discriminator_loss(real_logits, fake_logits)
 
   def d_call(self, x, labels=None):
     logits = self.discriminator(x if labels is None else [x, labels], training=True)

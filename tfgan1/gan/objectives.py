@@ -107,16 +107,16 @@ def one_step_objective(gan, real, z, seed, step, lam, form):
         gan, fake, fake_y, shared=form == "shared")
   else:
     fake_sg_logits = gan.d_call(fake_sg, fake_y)
-  loss_d = gan.family.discriminator_loss(real_logits, fake_sg_logits)
+  loss_d = gan.discriminator_loss(real_logits, fake_sg_logits, real_y, fake_y)
   penalty, metrics = penalty_terms(gan, real, fake_sg, seed, step, real_y, z)
   g_penalty, g_parts = generator_penalty_terms(gan, z, seed, step)
   if form == "classic":
-    loss_g = gan.generator_loss(gan.d_call(fake, fake_y), real_logits)
-    g_term = loss_g - gan.generator_loss(fake_sg_logits, real_logits)
+    loss_g = gan.generator_loss(gan.d_call(fake, fake_y), real_logits, fake_y)
+    g_term = loss_g - gan.generator_loss(fake_sg_logits, real_logits, fake_y)
   else:
     if form == "stateless":
       fake_logits = discriminator_calls.frozen_discriminator_call(gan.discriminator, fake, fake_y)
-    loss_g = gan.generator_loss(fake_logits, tf.stop_gradient(real_logits))
+    loss_g = gan.generator_loss(fake_logits, tf.stop_gradient(real_logits), fake_y)
     g_term = loss_g
   total = loss_d + penalty + lam * (g_term + g_penalty)
   metrics.update(g_parts, loss_d=loss_d, loss_g=loss_g, d_real=_mean(real_logits),
@@ -132,7 +132,7 @@ def discriminator_objective(gan, real, z, seed, step):
   real, fake_sg = gan.augment_pair(real, tf.stop_gradient(fake), seed)
   real_logits = gan.d_call(real, real_y)
   fake_logits = gan.d_call(fake_sg, fake_y)
-  loss_d = gan.family.discriminator_loss(real_logits, fake_logits)
+  loss_d = gan.discriminator_loss(real_logits, fake_logits, real_y, fake_y)
   penalty, metrics = penalty_terms(gan, real, fake_sg, seed, step, real_y, z)
   metrics.update(loss_d=loss_d, d_real=_mean(real_logits), d_fake=_mean(fake_logits))
   metrics.update(augment_lib.real_sign_metrics(gan.augment, real_logits))
@@ -146,11 +146,11 @@ def both_objectives(gan, real, z, seed, step):
   real, fake = gan.augment_pair(real, fake, seed)
   real_logits = gan.d_call(real, real_y)
   fake_logits = gan.d_call(fake, fake_y)
-  loss_d = gan.family.discriminator_loss(real_logits, fake_logits)
+  loss_d = gan.discriminator_loss(real_logits, fake_logits, real_y, fake_y)
   penalty, metrics = penalty_terms(gan, real, tf.stop_gradient(fake), seed, step, real_y,
                                    z)
   g_penalty, g_parts = generator_penalty_terms(gan, z, seed, step)
-  loss_g = gan.generator_loss(fake_logits, real_logits)
+  loss_g = gan.generator_loss(fake_logits, real_logits, fake_y)
   metrics.update(g_parts, loss_d=loss_d, loss_g=loss_g, d_real=_mean(real_logits),
                  d_fake=_mean(fake_logits))
   metrics.update(augment_lib.real_sign_metrics(gan.augment, real_logits))
@@ -176,7 +176,7 @@ def generator_objective_parts(gan, real, z, seed=None, step=0):
   real_logits = None
   if contracts.hook(gan.family, "loss", "generator_needs_real"):
     real_logits = tf.stop_gradient(gan.d_call(real, real_y))
-  loss_g = gan.generator_loss(fake_logits, real_logits)
+  loss_g = gan.generator_loss(fake_logits, real_logits, fake_y)
   if not gan.side_penalties("g"):
     return loss_g, {}
   g_penalty, parts = generator_penalty_terms(

@@ -28,12 +28,16 @@ CONTRACTS = {
     # L_D and L_G from D's logits (float32). generator_needs_real: L_G reads
     # D(x) too (relativistic). after_discriminator_update(D): after every D
     # update (WGAN's clipping). needs_eager: refused by tf1_graph. output_columns:
-    # D's outputs per sample the family reads (acgan: 2, the ACGAN head's).
+    # D's outputs per sample the family reads (acgan: 2, the ACGAN head's; None:
+    # several, as many as D's head gives). reads_labels: a batch-level family
+    # (d2dce) whose terms compare the samples of a batch by class; its losses are
+    # then called with real_labels= and fake_labels= (int [batch], None when
+    # the data has none) beside the logits.
     "loss": Contract(
         required=(("discriminator_loss", ("real_logits", "fake_logits")),
                   ("generator_loss", ("fake_logits", "real_logits"))),
         hooks={"generator_needs_real": False, "after_discriminator_update": _nothing,
-               "needs_eager": False, "output_columns": 1}),
+               "needs_eager": False, "output_columns": 1, "reads_labels": False}),
     # penalty(d_call, real, fake, seed) -> scalar; d_call(x) gives D's logits.
     # side: "d" (the default) trains D only; "g" makes it a generator penalty.
     # state: {name: tf.Variable} kept in the run's checkpoint; after_step(metrics,

@@ -139,8 +139,11 @@ class BigGAN:
     return keras.Model(inputs, out, name="biggan_generator")
 
   @staticmethod
-  def discriminator(keras, spec, channels=96, attention=64, init="ortho", conditional=False):
-    """`attention`: the resolution of the self-attention block (0: none)."""
+  def discriminator(keras, spec, channels=96, attention=64, init="ortho", conditional=False,
+                    head="projection"):
+    """`attention`: the resolution of the self-attention block (0: none); `head`:
+    the conditional D's head, projection (BigGAN's), acgan or d2dce (ReACGAN's)."""
+    cond.check_head(head)
     resolution, _, side = net_resolution("discriminator", spec, dict(channels=channels))
     _check("discriminator", attention, resolution)
     init = _init(keras, init)
@@ -156,8 +159,8 @@ class BigGAN:
     logit = _dense(keras, 1, init)(h)
     if classes:
       labels = cond.label_input(keras)
-      logit = cond.projection_logits(keras, h, logit, cond.one_hot(keras, labels, classes),
-                                     lambda layer: maybe_spectral(keras, layer, True))
+      logit = cond.head_outputs(keras, head, h, logit, cond.one_hot(keras, labels, classes),
+                                classes, lambda layer: maybe_spectral(keras, layer, True))
       inputs = [inputs, labels]
     out = keras.layers.Activation("linear", dtype="float32")(logit)
     return keras.Model(inputs, out, name="biggan_discriminator")

@@ -13,7 +13,10 @@ stock Keras layers only, so they work with Keras 3 and with tf_keras alike:
 * the ACGAN head (D; Odena et al. 2017, arXiv:1610.09585): an auxiliary
   classifier on D's features whose log-probability of the given label,
   log softmax(C h)[y], is D's second output column beside the adversarial
-  logit (the `acgan` loss family reads both).
+  logit (the `acgan` loss family reads both);
+* the D2D-CE head (D; Kang et al. 2021, ReACGAN, arXiv:2111.01118): a linear
+  embedding of D's features and the label's class proxy, as wide as the
+  features, beside the adversarial logit (the `d2dce` loss family reads them).
 
 Per-class tables are Dense layers without bias on one-hot labels: `onehot @ W`
 is the row `W[y]`, an embedding lookup, and spectral norm wraps a Dense.
@@ -72,7 +75,7 @@ def projection_logits(keras, h, logits, onehot, wrap=None):
   return keras.layers.Add()([logits, keras.layers.Dot(axes=1)([embed, h])])
 
 
-HEADS = ("projection", "acgan")  # a conditional D's head (dcgan's `head`)
+HEADS = ("projection", "acgan", "d2dce")  # a conditional D's head (dcgan's `head`)
 
 
 def acgan_outputs(keras, h, logits, onehot, classes, wrap=None):
@@ -85,3 +88,33 @@ def acgan_outputs(keras, h, logits, onehot, classes, wrap=None):
   log_probs = keras.layers.Activation("log_softmax")((wrap(dense) if wrap else dense)(h))
   picked = keras.layers.Dot(axes=1)([log_probs, onehot])
   return keras.layers.Concatenate()([logits, picked])
+
+
+def d2dce_outputs(keras, h, logits, onehot, wrap=None):
+  """[batch, 1 + 2F]: the adversarial logit, D's embedding of h [batch, F] and the
+  label's proxy, StudioGAN's `linear2(h)` and `embedding(y)` of its D2DCE head.
+
+  The adversarial logit carries no projection, as in ReACGAN: the class enters
+  through the loss. Both vectors are per sample, so D still scores each sample
+  on its own; the loss compares them across the batch.
+  """
+  dense = keras.layers.Dense(h.shape[-1])
+  embed = (wrap(dense) if wrap else dense)(h)
+  proxy = class_table(keras, onehot, h.shape[-1], "glorot_uniform", wrap)
+  return keras.layers.Concatenate()([logits, embed, proxy])
+
+
+def check_head(head):
+  if head not in HEADS:
+    raise UserError(f"discriminator.head: {head!r} is not allowed; choose one of: "
+                    f"{', '.join(HEADS)}")
+  return head
+
+
+def head_outputs(keras, head, h, logits, onehot, classes, wrap=None):
+  """D's outputs of a conditional head (`HEADS`) on pooled features h."""
+  if head == "acgan":
+    return acgan_outputs(keras, h, logits, onehot, classes, wrap)
+  if head == "d2dce":
+    return d2dce_outputs(keras, h, logits, onehot, wrap)
+  return projection_logits(keras, h, logits, onehot, wrap)

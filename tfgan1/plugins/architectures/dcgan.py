@@ -71,7 +71,7 @@ def sum_pool(keras, x):
 def logit_model(keras, inputs, h, classes, spectral, name, pooled=None,
                 head="projection"):
   """D's model: a Dense logit on features h, plus the projection head (or the
-  ACGAN head, `head`) on `pooled` features (default h) when `classes` (the
+  ACGAN or D2D-CE head, `head`) on `pooled` features (default h) when `classes` (the
   model then takes labels)."""
   x = maybe_spectral(keras, keras.layers.Dense(1), spectral)(h)
   if classes:
@@ -79,10 +79,7 @@ def logit_model(keras, inputs, h, classes, spectral, name, pooled=None,
     pooled = h if pooled is None else pooled
     wrap = lambda layer: maybe_spectral(keras, layer, spectral)
     onehot = cond.one_hot(keras, labels, classes)
-    if head == "acgan":
-      x = cond.acgan_outputs(keras, pooled, x, onehot, classes, wrap)
-    else:
-      x = cond.projection_logits(keras, pooled, x, onehot, wrap)
+    x = cond.head_outputs(keras, head, pooled, x, onehot, classes, wrap)
     inputs = [inputs, labels]
   logits = keras.layers.Activation("linear", dtype="float32")(x)
   return keras.Model(inputs, logits, name=name)
@@ -143,10 +140,9 @@ class DCGAN:
                     conditional=False, head="projection"):
     """`conditional`: inputs [images, labels], a projection head, or with `head:
     acgan` ACGAN's auxiliary classifier (outputs [logit, log p(y|x)], for the
-    `acgan` loss family)."""
-    if head not in cond.HEADS:
-      raise UserError(f"discriminator.head: {head!r} is not allowed; choose one of: "
-                      f"{', '.join(cond.HEADS)}")
+    `acgan` loss family), with `head: d2dce` ReACGAN's embedding and class proxy
+    (outputs [logit, embedding, proxy], for the `d2dce` loss family)."""
+    cond.check_head(head)
     resolution, _ = image_shape("discriminator", "dcgan", spec, _START,
                                 ("base_channels", base_channels))
     classes = cond.check_classes("discriminator", spec, conditional)
