@@ -12,6 +12,7 @@ import numbers
 import tensorflow as tf
 
 from tfgan1.errors import UserError
+from tfgan1.registry import LOSSES
 
 
 def flat_logits(logits):
@@ -115,3 +116,16 @@ class NonRelativisticLoss:
     del real_logits  # Not relativistic.
     kwargs = {name: getattr(self, name) for name in self.generator_kwargs}
     return self.loss_functions[1](fake_logits, **kwargs)
+
+
+def adversarial_family(value, heads):
+  """The real/fake family that a head-reading family (one of `heads`) wraps: any
+  other registered family whose L_G does not read D(x)."""
+  if value in heads or value not in LOSSES:
+    raise ValueError(f"loss.adversarial: {value!r} is not allowed; choose a loss family "
+                     f"other than {' and '.join(heads)}: {', '.join(LOSSES.keys())}")
+  family = LOSSES.get(value)()
+  if getattr(family, "generator_needs_real", False):
+    raise ValueError(f"loss.adversarial: {value!r} reads D(x) in L_G; "
+                     "choose a non-relativistic family")
+  return family

@@ -17,7 +17,7 @@ D's gradient as for any family.
 """
 import tensorflow as tf
 
-from tfgan1.plugins.losses.common import check_number
+from tfgan1.plugins.losses.common import adversarial_family, check_number
 from tfgan1.registry import LOSSES, contracts
 
 
@@ -41,13 +41,7 @@ class AuxiliaryClassifier:
   output_columns = 2  # the ACGAN head's (train.g_top_k refuses it)
 
   def __init__(self, adversarial="non_saturating", class_weight=1.0):
-    if adversarial == "acgan" or adversarial not in LOSSES:
-      raise ValueError(f"loss.adversarial: {adversarial!r} is not allowed; choose a "
-                       f"loss family other than acgan: {', '.join(LOSSES.keys())}")
-    self.adversarial = LOSSES.get(adversarial)()
-    if getattr(self.adversarial, "generator_needs_real", False):
-      raise ValueError(f"loss.adversarial: {adversarial!r} reads D(x) in L_G; "
-                       "choose a non-relativistic family")
+    self.adversarial = adversarial_family(adversarial, ("acgan",))
     self.class_weight = check_number("loss.class_weight", class_weight, ge=0)
 
   def discriminator_loss(self, real_logits, fake_logits):

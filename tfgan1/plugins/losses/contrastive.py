@@ -30,7 +30,7 @@ replica's contrast set is its own slice of the batch (StudioGAN gathers it).
 """
 import tensorflow as tf
 
-from tfgan1.plugins.losses.common import check_number
+from tfgan1.plugins.losses.common import adversarial_family, check_number
 from tfgan1.registry import LOSSES, contracts
 
 
@@ -76,13 +76,7 @@ class DataToDataCrossEntropy:
   reads_labels = True
 
   def __init__(self, adversarial="hinge", class_weight=1.0, temperature=0.5, margin=0.98):
-    if adversarial in ("acgan", "d2dce") or adversarial not in LOSSES:
-      raise ValueError(f"loss.adversarial: {adversarial!r} is not allowed; choose a "
-                       f"loss family other than acgan and d2dce: {', '.join(LOSSES.keys())}")
-    self.adversarial = LOSSES.get(adversarial)()
-    if getattr(self.adversarial, "generator_needs_real", False):
-      raise ValueError(f"loss.adversarial: {adversarial!r} reads D(x) in L_G; "
-                       "choose a non-relativistic family")
+    self.adversarial = adversarial_family(adversarial, ("acgan", "d2dce"))
     self.class_weight = check_number("loss.class_weight", class_weight, ge=0)
     self.temperature = check_number("loss.temperature", temperature, gt=0)
     self.margin = check_number("loss.margin", margin)
