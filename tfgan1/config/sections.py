@@ -198,18 +198,18 @@ class Config:
   distribute: DistributeConfig = DistributeConfig()
 
 
-def from_dict(raw, overrides=(), base=None):
+def from_dict(raw, overrides=()):
   """Builds a checked Config from parsed YAML and `a.b=v` override strings.
 
   Relative paths left in `raw` (and those the overrides set) are read against
-  `base`, the current directory by default (`paths`).
+  the current directory (`paths`; `load` has made a file's own absolute).
   """
   if raw is None:
     raw = {}
   for item in overrides:
     raw = set_override(raw, item, yamlio.parse_scalar)
   check_tree(raw)
-  raw = paths.resolve(raw, os.getcwd() if base is None else base)
+  raw = paths.resolve(raw, os.getcwd())
   _moved_keys(raw)
   config = build(Config, raw, "")
   network_optimizers(config)  # checks g_optimizer / d_optimizer at load
