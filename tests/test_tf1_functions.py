@@ -132,7 +132,12 @@ def test_resume_sample_and_export(plugin, run, tmp_path):
   got = _tensors(os.path.join(workdir, "checkpoints", "ckpt-4"))
   assert len(want) == 16 and got.keys() == want.keys()  # 6 trainable + 2 BN statistics each
   for key in want:
-    np.testing.assert_allclose(got[key], want[key], rtol=1e-6, atol=1e-7, err_msg=key)
+    # D is called on the real and the fake batch: its two BatchNorm updates of one
+    # statistic are chained, but their reads of it are not (a known race), so D's
+    # moving statistics agree only to ~1e-4 (one reading: 4.6e-5). Training never reads them.
+    racy = key.startswith("D/") and "moving_" in key
+    np.testing.assert_allclose(got[key], want[key], rtol=1e-3 if racy else 1e-6,
+                               atol=1e-4 if racy else 1e-7, err_msg=key)
   config, _, generator = restore.load_sampler(workdir)
   assert restore.tf1_batch_norm(config, generator)  # so tools/sample.py refuses --truncation
   samples = sampling.sample(config, generator, 50, 0)
