@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 
 from tfgan1 import config as config_lib
+from tfgan1.config import paths
 from tfgan1.registry import loader as plugin_loader
 from tfgan1.errors import UserError
 
@@ -71,7 +72,7 @@ def with_plugins(config, plugins=()):
   """
   plugins = tuple(plugins)
   plugin_loader.load_all(config.plugins, plugins)
-  extra = tuple(os.path.abspath(p) if p.endswith(".py") else p for p in plugins)
+  extra = tuple(paths.plugin_files(plugins, os.getcwd()))
   return dataclasses.replace(
       config, plugins=tuple(dict.fromkeys(config.plugins + extra)))
 

@@ -35,12 +35,17 @@ def resolve(raw, base):
   """A copy of the raw config mapping with every relative path made absolute."""
   if not isinstance(raw, dict):
     return raw
-  out = _walk(raw, os.path.abspath(base))
-  plugins = out.get("plugins")
-  if isinstance(plugins, (list, tuple)):
-    out["plugins"] = [absolute(p, base) if isinstance(p, str) and p.endswith(".py") else p
-                      for p in plugins]
+  base = os.path.abspath(base)
+  out = _walk(raw, base)
+  if isinstance(out.get("plugins"), (list, tuple)):
+    out["plugins"] = plugin_files(out["plugins"], base)
   return out
+
+
+def plugin_files(plugins, base):
+  """Plugin entries with each `.py` file made absolute; module names unchanged."""
+  return [absolute(p, base) if isinstance(p, str) and p.endswith(".py") else p
+          for p in plugins]
 
 
 def _walk(node, base):
