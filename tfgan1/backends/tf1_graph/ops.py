@@ -46,10 +46,27 @@ def captured(fn, after=()):
 
 def chain(ops):
   """Orders `ops` as they were created (as TF2's automatic control dependencies
-  would), so two BatchNorm updates of one variable never interleave."""
+  would), so two BatchNorm updates of one variable never interleave: each write
+  runs after the one before, and so do its reads of the variable it writes."""
   for prev, op in zip(ops, ops[1:]):
     op._add_control_input(prev)  # pylint: disable=protected-access
+    before = _ancestors([prev])
+    for read in _ancestors([t.op for t in op.inputs[1:]]):
+      if (read.type == "ReadVariableOp" and read.inputs[0].name == op.inputs[0].name
+          and read not in before):
+        read._add_control_input(prev)  # pylint: disable=protected-access
   return ops
+
+
+def _ancestors(start):
+  """Every op that `start`'s ops read, through data and control inputs, and them."""
+  seen, stack = set(), list(start)
+  while stack:
+    op = stack.pop()
+    if op not in seen:
+      seen.add(op)
+      stack.extend([t.op for t in op.inputs] + list(op.control_inputs))
+  return seen
 
 
 def owned(ops, model):
