@@ -70,6 +70,50 @@ def test_schedules_equal_tf2_per_step_and_across_a_resume(plugins_loaded, tmp_pa
   assert again == want[3:]
 
 
+def _all_values(run):
+  return run.trainer.graph.values()
+
+
+@pytest.mark.parametrize("rule", ["simultaneous", "alternating"])
+def test_steps_drawn_in_blocks_equal_steps_drawn_one_by_one(plugins_loaded, rule):
+  """train(19) draws 16 steps' data and noise in one host call, then 3, and
+  fetches the last step's metrics only: the same variables and metrics as 19
+  one-step calls."""
+  config = _ring(f"train.rule={rule}", "train.n_d=2")
+  blocks, single = tf1_run.Run(config), tf1_run.Run(config)
+  got = blocks.train(19)
+  for _ in range(19):
+    want = single.train(1)
+  assert got.keys() == want.keys() and {k: float(v) for k, v in got.items()} == {
+      k: float(v) for k, v in want.items()}
+  for a, b in zip(_all_values(blocks), _all_values(single)):
+    np.testing.assert_array_equal(a, b)
+
+
+def test_a_signal_inside_a_block_stops_the_run_after_it(plugins_loaded):
+  """Ctrl-C in the middle of a 16-step block is raised when the block is done, so
+  the step counter, the data iterator and the noise RNG agree, and training on
+  from there equals training straight."""
+  import signal  # pylint: disable=import-outside-toplevel
+  config = _ring("train.rule=simultaneous")
+  stopped, straight = tf1_run.Run(config), tf1_run.Run(config)
+  graph_run, calls = stopped.trainer.graph.run, []
+
+  def interrupt_at_the_fifth(*args, **kwargs):
+    calls.append(1)
+    if len(calls) == 5:
+      signal.raise_signal(signal.SIGINT)
+    return graph_run(*args, **kwargs)
+  stopped.trainer.graph.run = interrupt_at_the_fifth
+  with pytest.raises(KeyboardInterrupt):
+    stopped.train(20)
+  assert len(calls) == 16 and stopped.step() == 16  # the block ran whole
+  stopped.train(4)
+  straight.train(20)
+  for a, b in zip(_all_values(stopped), _all_values(straight)):
+    np.testing.assert_array_equal(a, b)
+
+
 class _Poison:
   """Feeds NaN noise to the graph's step: all of it, or from noise `first` on
   (alternating: n_d D noises, then G's), while `on`."""
@@ -79,10 +123,10 @@ class _Poison:
     self._run = self.graph.run
     self.graph.run = self
 
-  def __call__(self, reals, zs, seed):
+  def __call__(self, reals, zs, seed, fetch_metrics=True):
     if self.on:
       zs = [z * np.nan if i >= self.first else z for i, z in enumerate(zs)]
-    return self._run(reals, zs, seed)
+    return self._run(reals, zs, seed, fetch_metrics)
 
 
 def _state(run):
@@ -175,3 +219,21 @@ def test_every_shipped_config_runs_or_is_refused_as_declared(plugins_loaded, pat
   metrics = run.train(2)
   assert run.step() == 2
   assert np.isfinite(float(metrics["loss_d"])) and metrics["skipped_steps"] == 0
+
+
+def test_held_signals_keep_their_handlers_and_order():
+  """`interrupts.held` delivers each held signal once, to the handler installed
+  before the block, and leaves that handler in place."""
+  import signal  # pylint: disable=import-outside-toplevel
+  from tfgan1.backends.tf1_graph import interrupts  # pylint: disable=import-outside-toplevel
+  seen = []
+  previous = signal.signal(signal.SIGTERM, lambda signum, frame: seen.append(signum))
+  try:
+    with interrupts.held():
+      signal.raise_signal(signal.SIGTERM)
+      signal.raise_signal(signal.SIGTERM)
+      seen.append("block")
+    assert seen == ["block", signal.SIGTERM]
+    assert signal.getsignal(signal.SIGTERM) is not previous  # ours, put back
+  finally:
+    signal.signal(signal.SIGTERM, previous)

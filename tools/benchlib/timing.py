@@ -9,7 +9,7 @@ machines. A round ends when the last update's first scalar reaches the host.
 import dataclasses
 import statistics
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 
 @dataclasses.dataclass
@@ -17,6 +17,8 @@ class Variant:
   name: str
   run: Any  # the backend run it updates
   step: Callable[[], Any]  # one update; returns something to fetch
+  # n updates in one call, as the run loop makes them (`Backend.train(n)`), if timed so
+  block: Optional[Callable[[int], Any]] = None
 
 
 def tensorflow():
@@ -35,10 +37,11 @@ def build_run(config_path, overrides):
   return backends.make(config, distribute.make(config))
 
 
-def run_variant(name, run):
+def run_variant(name, run, blocks=False):
   """A variant stepping a built run as the run loop does, one step per call
-  (`Backend.train(1)`, whatever its backend)."""
-  return Variant(name, run, lambda: run.train(1))
+  (`Backend.train(1)`, whatever its backend), or with `blocks` a round's steps
+  in one call (`Backend.train(steps)`, as with `train.steps_per_call` >= steps)."""
+  return Variant(name, run, lambda: run.train(1), run.train if blocks else None)
 
 
 def fetch(value):
@@ -51,9 +54,11 @@ def fetch(value):
 def time_variant(variant, steps):
   """Milliseconds per step over `steps` steps (waits for the last one)."""
   start = time.perf_counter()
-  out = None
-  for _ in range(steps):
-    out = variant.step()
+  if variant.block is not None:
+    out = variant.block(steps)
+  else:
+    for _ in range(steps):
+      out = variant.step()
   fetch(out)
   return 1000.0 * (time.perf_counter() - start) / steps
 
@@ -64,6 +69,8 @@ def interleave(built, steps, rounds, warmup, between=None):
   for variant in built:
     for _ in range(warmup):
       fetch(variant.step())
+    if warmup and variant.block is not None:
+      fetch(variant.block(steps))  # a round's blocks (tf1_graph traces each block size)
   times = {v.name: [] for v in built}
   for _ in range(rounds):
     for variant in built:

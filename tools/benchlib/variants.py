@@ -25,7 +25,9 @@ def _rule_variants():
 RULES = _rule_variants()
 CONFIG = "config"  # the config's own rule, form and n_d:n_g, as shipped
 REFERENCES = ("ref/tf_tutorial", "ref/keras_io", "ref/tf1_session")
-# train.backend=tf1_graph (no XLA whatever --jit says), beside ref/tf1_session.
+# train.backend=tf1_graph (no XLA whatever --jit says), beside ref/tf1_session:
+# a round's steps in one `train(steps)` call, one session call per step, as the
+# run loop calls it (draws in blocks, metrics of the last step only).
 TF1 = {"tf1/simultaneous": RULES["simultaneous"], "tf1/one_step": ["train.rule=one_step"]}
 BARE = "bare/one_step"
 BASE = "alternating"  # ratios are to this rule's time per step
@@ -50,7 +52,7 @@ def build(model, name, jit, extra=()):
   if name in TF1:
     tf1 = ["train.backend=tf1_graph", "train.jit_compile=false"]
     run = timing.build_run(path, overrides + TF1[name] + tf1)  # the last --set wins
-    return timing.run_variant(name, run)
+    return timing.run_variant(name, run, blocks=True)  # the run loop's session calls
   if name in REFERENCES:  # two optimizers: what the simultaneous rule builds
     run = timing.build_run(path, overrides + RULES["simultaneous"])
     fn = references.REFERENCES[name.split("/")[1]](run, tf, jit)

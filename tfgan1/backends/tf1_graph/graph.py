@@ -147,22 +147,29 @@ class GraphTrainer:
   def apply(self, role, grads, variables):
     return self.optimizers[role].apply(grads, variables, name=f"{role}_apply")
 
-  def run(self, reals, zs, seed):
-    """One step on numpy batches `reals`, noises `zs` and seed [2]: metrics (numpy)."""
+  def run(self, reals, zs, seed, fetch_metrics=True):
+    """One step on numpy batches `reals`, noises `zs` and seed [2]: its metrics
+    (numpy), or None without `fetch_metrics`."""
     if self.cfg.rule != "alternating":
       feed = {self.real: reals[0], self.z: zs[0], self.seed: seed}
       # `finish` waits for both solvers; the solvers wait for the fence.
-      return self.session.run([list(self.solvers.values()), self.finish, self.metrics],
-                              feed)[2]
+      fetch = [list(self.solvers.values()), self.finish]
+      out = self.session.run(fetch + [self.metrics] if fetch_metrics else fetch, feed)
+      return out[2] if fetch_metrics else None
     self.session.run(self.guard.save)  # what a refused step puts back
     for i in range(self.cfg.n_d):
       feed = {self.real: reals[i], self.z: zs[i], self.seed: seed, self.index: i}
-      metrics = self.session.run([self.solvers["D_solver"], self.d_metrics], feed)[1]
+      fetch = [self.solvers["D_solver"]]
+      if fetch_metrics and i == self.cfg.n_d - 1:
+        fetch.append(self.d_metrics)
+      metrics = self.session.run(fetch, feed)[-1]
     for j in range(self.cfg.n_g):
       feed = {self.real: reals[-1], self.z: zs[self.cfg.n_d + j]}
       fetch = [self.solvers["G_solver"], self.g_metrics]
       if j == self.cfg.n_g - 1:
         fetch.append(self.finish)  # after the last G update (control dependency)
       out = self.session.run(fetch, feed)
+    if not fetch_metrics:
+      return None
     metrics.update(out[1], skipped_steps=out[2]["skipped_steps"])
     return metrics

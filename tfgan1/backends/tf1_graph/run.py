@@ -8,7 +8,9 @@ data iterator), plus the v1 optimizers' slots. So the initial weights are those
 a TF2 run of the same seed starts from, and `tools/sample.py` / `tools/export.py`
 read a tf1_graph workdir unchanged. The mirrors are pulled from the session
 before each checkpoint write or sample and pushed into it after a restore.
-Data and noise are drawn eagerly, exactly as the TF2 engine draws them, and fed.
+Data and noise are drawn eagerly, exactly as the TF2 engine draws them (several
+steps' in one host call), and fed; only the last step of a `train(count)` call
+fetches its metrics, as TF2 hands over only the last one's.
 """
 from absl import logging
 
@@ -17,6 +19,7 @@ from tfgan1.backends.protocol import Backend, checkpoint_parts
 from tfgan1.backends.tf1_graph import checks
 from tfgan1.backends.tf1_graph import functions
 from tfgan1.backends.tf1_graph import graph as graph_lib
+from tfgan1.backends.tf1_graph import interrupts
 from tfgan1.engine import assembly
 from tfgan1.engine import ema as ema_lib
 from tfgan1.engine.rules import rule_class
@@ -135,23 +138,42 @@ class Trainer:
     if self.ema is not None:
       self.ema.calibrate()  # the graph's EMA holds G's statistics (see tfgan1.engine.ema)
 
-  def _draw(self, iterator, rng):
-    """The TF2 engine's draws, in its order: batches, noises, then the seed."""
+  def _draw(self, iterator, rng, steps):
+    """The TF2 engine's draws for `steps` steps, in its order: per step its
+    batches, its noises, then its seed."""
     rule = rule_class(self.cfg.rule)
     batches, noises = rule.batches_per_step(self.cfg), rule.noises_per_step(self.cfg)
-    reals = [next(iterator) for _ in range(batches)]
-    zs = [self.noise_fn(rng, self.cfg.batch_size) for _ in range(noises)]
-    return reals, zs, tf.cast(rng.make_seeds(1)[:, 0], tf.int32)
+    draws = []
+    for _ in range(steps):
+      reals = [next(iterator) for _ in range(batches)]
+      zs = [self.noise_fn(rng, self.cfg.batch_size) for _ in range(noises)]
+      draws.append((reals, zs, tf.cast(rng.make_seeds(1)[:, 0], tf.int32)))
+    return draws
 
-  def train_step(self, iterator, rng):
+  def train_steps(self, iterator, rng, count):
+    """`count` steps, one session call each: the last one's metrics (the others
+    fetch none). Draws come `DRAWS_PER_CALL` steps at a time, in one host call."""
     if self.stale:
       self.push()
-    if self._draw_fn is None:  # one host call per step, not one per eager op
+    if self._draw_fn is None:
       self._draw_fn = tf.function(self._draw)
-    reals, zs, seed = self._draw_fn(iterator, rng)
-    metrics = self.graph.run(numpy(reals), numpy(zs), seed.numpy())
-    self.step.assign_add(1)  # kept current: the loop reads it when interrupted
+    metrics, done = None, 0
+    while done < count:
+      n = min(DRAWS_PER_CALL, count - done)
+      with interrupts.held():  # the iterator and RNG are n steps ahead until they ran
+        for reals, zs, seed in numpy(self._draw_fn(iterator, rng, n)):
+          done += 1
+          metrics = self.graph.run(reals, zs, seed, fetch_metrics=done == count)
+        self.step.assign_add(n)  # kept current: the loop reads it when interrupted
     return metrics
+
+  def train_step(self, iterator, rng):
+    return self.train_steps(iterator, rng, 1)
+
+
+# The draw's host call costs about as much as a small step (BENCHMARKS, TF1 graph
+# backend): spread over this many steps; their data stay small beside a model.
+DRAWS_PER_CALL = 16
 
 
 def numpy(batches):
@@ -190,9 +212,7 @@ class Run(Backend):
         t.step, t.gan, t.optimizers, t.ema, self.rng, self.iterator, t.loss_scale))
 
   def train(self, count):
-    for _ in range(count):  # one session call per step
-      metrics = self.trainer.train_step(self.iterator, self.rng)
-    return metrics
+    return self.trainer.train_steps(self.iterator, self.rng, count)
 
   def check_finite(self):
     g = self.trainer.graph
