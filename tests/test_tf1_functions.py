@@ -135,6 +135,9 @@ def test_resume_sample_and_export(plugin, run, tmp_path):
     np.testing.assert_allclose(got[key], want[key], rtol=1e-6, atol=1e-7, err_msg=key)
   config, _, generator = restore.load_sampler(workdir)
   assert restore.tf1_batch_norm(config, generator)  # so tools/sample.py refuses --truncation
+  restore.check_truncation(config, generator, None, "sample")
+  with pytest.raises(UserError, match=r"^--truncation: .*BatchNorm.*; sample without --truncation$"):
+    restore.check_truncation(config, generator, 0.5, "sample")
   samples = sampling.sample(config, generator, 50, 0)
   np.testing.assert_allclose(samples, run.sample(50, 0), rtol=1e-6, atol=1e-6)
   out = str(tmp_path / "exported")

@@ -74,10 +74,7 @@ def _main():
   if FLAGS.truncation is not None:
     from tfgan1.evaluation import sampling  # pylint: disable=g-import-not-at-top
     sampling.check_truncation(config, FLAGS.truncation)
-    if restore.tf1_batch_norm(config, generator):
-      raise UserError("--truncation: this run's generator is TF1 functions with BatchNorm, "
-                      "whose statistics cannot be re-estimated for truncated noise (no "
-                      "Keras layers); evaluate without --truncation")
+    restore.check_truncation(config, generator, FLAGS.truncation, "evaluate")
     sampling.truncation_statistics(config, generator, FLAGS.truncation, data.spec.num_classes)
     extra = {"truncation": FLAGS.truncation}
   metrics = evaluator(generator, FLAGS.truncation)

@@ -121,10 +121,7 @@ def _main():
   import numpy as np  # pylint: disable=g-import-not-at-top
   config, data, generator = restore.load_sampler(FLAGS.workdir)
   sampling.check_truncation(config, FLAGS.truncation)
-  if FLAGS.truncation is not None and restore.tf1_batch_norm(config, generator):
-    raise UserError("--truncation: this run's generator is TF1 functions with BatchNorm, "
-                    "whose statistics cannot be re-estimated for truncated noise (no "
-                    "Keras layers); sample without --truncation")
+  restore.check_truncation(config, generator, FLAGS.truncation, "sample")
   classes = _classes(config, data.spec.num_classes)
   walk = FLAGS.interpolate is not None
   if ext == "folder" and not viz.is_image(data.spec.shape):

@@ -52,6 +52,15 @@ def load_sampler(workdir, overrides=(), checkpoint=None):
   return config, data, generator
 
 
+def check_truncation(config, generator, truncation, instead):
+  """Refuses `--truncation` (one line) for a generator `tf1_batch_norm` names;
+  `instead` ends the line: what to do without it (e.g. "sample")."""
+  if truncation is not None and tf1_batch_norm(config, generator):
+    raise UserError("--truncation: this run's generator is TF1 functions with BatchNorm, "
+                    "whose statistics cannot be re-estimated for truncated noise (no "
+                    f"Keras layers); {instead} without --truncation")
+
+
 def tf1_batch_norm(config, generator):
   """Whether `generator` (from `load_sampler`) is TF1 functions with BatchNorm
   statistics, which `sampling.truncation_statistics` cannot find (no Keras layers)."""
