@@ -162,7 +162,7 @@ def test_chained_updates_read_after_the_write():
     first = var.assign(var * 0.5 + 1.0).op  # each assign reads the variable itself
     second = var.assign(var * 0.5 + 2.0).op
     ops.chain([first, second])
-    ancestors = ops._ancestors  # pylint: disable=protected-access
+    ancestors = ops.ancestors
     value = ancestors([t.op for t in second.inputs[1:]]) - ancestors([first])
     reads = [op for op in value if op.type == "ReadVariableOp"]
     assert reads and all(first in ancestors([r]) for r in reads)

@@ -15,6 +15,7 @@ scratch variables (`save`, run before the first D call) and each call notes the
 first bad quantity; the last call decides.
 """
 from tfgan1 import tfimport
+from tfgan1.backends.tf1_graph import ops
 from tfgan1.engine.guard.monitor import SkipMonitor
 from tfgan1.engine.guard.verdict import Verdict, verdict
 from tfgan1.engine.rules.base import checked
@@ -29,17 +30,6 @@ def _put_back(variables, saved):
   must depend on its writes: a plain graph adds no control dependencies)."""
   with tf.control_dependencies([v.assign(s) for v, s in zip(variables, saved)]):
     return tf.constant(False)
-
-
-def _ancestors(ops):
-  """Every op that `ops` need (the step's ops, not the initializers)."""
-  seen, todo = set(), list(ops)
-  while todo:
-    op = todo.pop()
-    if op not in seen:
-      seen.add(op)
-      todo += [t.op for t in op.inputs] + list(op.control_inputs)
-  return seen
 
 
 def _kept():
@@ -66,7 +56,7 @@ class GraphGuard:
     saved = [tf.identity(v.read_value()) for v in state]
     barrier = tf.group(*[s.op for s in saved])
     handles = {v.handle.name for v in state}
-    for op in _ancestors(after):
+    for op in ops.ancestors(after):
       if op.type.startswith(_WRITERS) and op.inputs and op.inputs[0].name in handles:
         op._add_control_input(barrier)  # pylint: disable=protected-access
     return self._decide(verdict(parts), state, saved, after, step)
@@ -114,9 +104,9 @@ class CallsGuard(GraphGuard):
     v = verdict([part])
     with tf.control_dependencies(after):
       new = tf.logical_and(self.first.read_value() < 0, tf.logical_not(v.ok))
-      ops = [self.first.assign(tf.where(new, offset + v.first, self.first)),
-             self.value.assign(tf.where(new, v.value, self.value))]
-    return tf.group(*ops), v.names
+      notes = [self.first.assign(tf.where(new, offset + v.first, self.first)),
+               self.value.assign(tf.where(new, v.value, self.value))]
+    return tf.group(*notes), v.names
 
   def decide(self, names, after, step):
     """The step's verdict from the notes, and the restore: after `after`."""

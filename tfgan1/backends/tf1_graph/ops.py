@@ -50,16 +50,16 @@ def chain(ops):
   runs after the one before, and so do its reads of the variable it writes."""
   for prev, op in zip(ops, ops[1:]):
     op._add_control_input(prev)  # pylint: disable=protected-access
-    before = _ancestors([prev])
-    for read in _ancestors([t.op for t in op.inputs[1:]]):
+    before = ancestors([prev])
+    for read in ancestors([t.op for t in op.inputs[1:]]):
       if (read.type == "ReadVariableOp" and read.inputs[0].name == op.inputs[0].name
           and read not in before):
         read._add_control_input(prev)  # pylint: disable=protected-access
   return ops
 
 
-def _ancestors(start):
-  """Every op that `start`'s ops read, through data and control inputs, and them."""
+def ancestors(start):
+  """Every op that `start`'s ops need, through data and control inputs, and them."""
   seen, stack = set(), list(start)
   while stack:
     op = stack.pop()
