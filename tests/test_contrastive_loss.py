@@ -82,13 +82,22 @@ def _dcgan_config():
       "train": {"batch_size": 8, "jit_compile": False}})
 
 
+def _stylegan2_config():
+  """configs/mnist_stylegan2.yaml, conditional, with the D2D-CE head, tiny."""
+  return config_lib.load(str(ROOT / "configs" / "mnist_stylegan2.yaml"), [
+      "data.labels=true", "generator.conditional=true", "discriminator.conditional=true",
+      "discriminator.head=d2dce", "loss.name=d2dce", "generator.channel_max=8",
+      "discriminator.channel_max=8", "train.batch_size=8", "train.jit_compile=false",
+      f"data.path={SHARED_MNIST}"])
+
+
 @NEEDS_MNIST
-def test_d2dce_verifies_with_biggan_and_dcgan(plugins_loaded, capsys):
+def test_d2dce_verifies_with_biggan_dcgan_and_stylegan2(plugins_loaded, capsys):
   """`--verify` (verify.main, the CLI's function) passes: the batch-level term
   cancels in D's gradient like any loss family's."""
   from tfgan1.engine import verify
   path = str(ROOT / "configs" / "mnist_biggan.yaml")
-  for cfg in (config_lib.load(path, _overrides()), _dcgan_config()):
+  for cfg in (config_lib.load(path, _overrides()), _dcgan_config(), _stylegan2_config()):
     assert verify.main(cfg) == 0
     out = capsys.readouterr().out
     result = json.loads(out[out.index("{"):])

@@ -16,7 +16,8 @@ D: FromRGB, then per resolution conv3x3 + conv3x3 down, with (architecture
 'resnet') a 1x1 down-sampled skip, summed times sqrt(1/2); at 4x4 minibatch
 standard deviation (group `mbstd_group`), conv3x3, Dense, Dense to the logit
 ('orig': no skips, as StyleGAN2-ADA's CIFAR-10 setting). `conditional`: a
-projection head (Miyato & Koyama 2018) instead of ADA's mapped label.
+projection head (Miyato & Koyama 2018) instead of ADA's mapped label, or
+`head: acgan` / `head: d2dce` for those loss families.
 
 Minibatch std makes each logit read other samples: D declares it
 (`batch_coupled`) and the `shared` one-step form is refused for it.
@@ -141,8 +142,10 @@ class StyleGAN2:
 
   @staticmethod
   def discriminator(keras, spec, channel_base=32768, channel_max=512, mbstd_group=4,
-                    architecture="resnet", conditional=False):
-    """`mbstd_group`: samples per minibatch-std group (1: the std layer is off)."""
+                    architecture="resnet", conditional=False, head="projection"):
+    """`mbstd_group`: samples per minibatch-std group (1: the std layer is off);
+    `head`: the conditional D's head, projection, acgan or d2dce (ReACGAN's)."""
+    cond.check_head(head)
     resolution, _, side = net_resolution("discriminator", spec, dict(
         channel_base=channel_base, channel_max=channel_max, mbstd_group=mbstd_group))
     if architecture not in ARCHITECTURES_D:
@@ -171,7 +174,8 @@ class StyleGAN2:
     logit = L.EqualDense(units=1)(h)
     if classes:
       labels = cond.label_input(keras)
-      logit = cond.projection_logits(keras, h, logit, cond.one_hot(keras, labels, classes))
+      logit = cond.head_outputs(keras, head, h, logit, cond.one_hot(keras, labels, classes),
+                                classes)
       inputs = [inputs, labels]
     out = keras.layers.Activation("linear", dtype="float32")(logit)
     return keras.Model(inputs, out, name="stylegan2_discriminator")
