@@ -70,10 +70,6 @@ def test_schedules_equal_tf2_per_step_and_across_a_resume(plugins_loaded, tmp_pa
   assert again == want[3:]
 
 
-def _all_values(run):
-  return run.trainer.graph.values()
-
-
 @pytest.mark.parametrize("rule", ["simultaneous", "alternating"])
 def test_steps_drawn_in_blocks_equal_steps_drawn_one_by_one(plugins_loaded, rule):
   """train(19) draws 16 steps' data and noise in one host call, then 3, and
@@ -86,8 +82,10 @@ def test_steps_drawn_in_blocks_equal_steps_drawn_one_by_one(plugins_loaded, rule
     want = single.train(1)
   assert got.keys() == want.keys() and {k: float(v) for k, v in got.items()} == {
       k: float(v) for k, v in want.items()}
-  for a, b in zip(_all_values(blocks), _all_values(single)):
-    np.testing.assert_array_equal(a, b)
+  assert blocks.step() == single.step() == 19
+  want_state = _state(single)
+  for name, value in _state(blocks).items():
+    np.testing.assert_array_equal(value, want_state[name], err_msg=name)
 
 
 def test_a_signal_inside_a_block_stops_the_run_after_it(plugins_loaded):
@@ -110,8 +108,9 @@ def test_a_signal_inside_a_block_stops_the_run_after_it(plugins_loaded):
   assert len(calls) == 16 and stopped.step() == 16  # the block ran whole
   stopped.train(4)
   straight.train(20)
-  for a, b in zip(_all_values(stopped), _all_values(straight)):
-    np.testing.assert_array_equal(a, b)
+  want_state = _state(straight)
+  for name, value in _state(stopped).items():
+    np.testing.assert_array_equal(value, want_state[name], err_msg=name)
 
 
 class _Poison:
@@ -227,13 +226,14 @@ def test_held_signals_keep_their_handlers_and_order():
   import signal  # pylint: disable=import-outside-toplevel
   from tfgan1.backends.tf1_graph import interrupts  # pylint: disable=import-outside-toplevel
   seen = []
-  previous = signal.signal(signal.SIGTERM, lambda signum, frame: seen.append(signum))
+  ours = lambda signum, frame: seen.append(signum)  # pylint: disable=unnecessary-lambda-assignment
+  previous = signal.signal(signal.SIGTERM, ours)
   try:
     with interrupts.held():
       signal.raise_signal(signal.SIGTERM)
       signal.raise_signal(signal.SIGTERM)
       seen.append("block")
     assert seen == ["block", signal.SIGTERM]
-    assert signal.getsignal(signal.SIGTERM) is not previous  # ours, put back
+    assert signal.getsignal(signal.SIGTERM) is ours  # put back after the block
   finally:
     signal.signal(signal.SIGTERM, previous)
