@@ -301,8 +301,27 @@ def test_ada_ops_golden():
   c = (ada_ops.contrast(x, SEED) / x).numpy()
   np.testing.assert_allclose(c, np.broadcast_to(c[:, :1, :1, :1], c.shape), rtol=1e-4)
   mono = x[..., :1]
-  for op in (ada_ops.lumaflip, ada_ops.hue, ada_ops.saturation):
+  for op in (ada_ops.hue, ada_ops.saturation):
     np.testing.assert_array_equal(op(mono, SEED), mono)
+
+
+def test_ada_colour_ops_on_one_channel_follow_the_reference():
+  # NVlabs/stylegan2-ada-pytorch training/augment.py (375a436), 1-channel branch:
+  # C = C[:, :3, :].mean(dim=1); images * C[:, :, :3].sum(dim=2) + C[:, :, 3:].
+  from tfgan1.gan import ada_ops
+  v = np.array([1.0, 1.0, 1.0, 0.0]) / np.sqrt(3.0)
+  def one_channel(c, x):
+    rows = c[:3, :].mean(axis=0)
+    return x * rows[:3].sum() + rows[3]
+  x = tf.random.stateless_normal([16, 4, 4, 1], [5, 6])
+  flipped = ada_ops.lumaflip(x, SEED).numpy()
+  kinds = set()
+  for k in range(16):
+    flip = not np.allclose(flipped[k], x[k].numpy())
+    kinds.add(flip)
+    want = one_channel(np.eye(4) - 2.0 * np.outer(v, v) * flip, x[k].numpy())
+    np.testing.assert_allclose(flipped[k], want, atol=1e-6)
+  assert kinds == {True, False}  # both coins drawn among 16 images
 
 
 def test_ada_p_follows_the_sign_of_d_on_reals():

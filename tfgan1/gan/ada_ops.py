@@ -8,7 +8,9 @@ hue_max 1, saturation_std 1, noise_std 0.1); integer translation and cutout are
 DiffAugment's ops (tfgan1.gan.augment), whose 0.125 and 0.5 ratios are ADA's
 xint_max and cutout_size. Colour ops act about 0 (mid-grey), as the
 reference's colour matrix does; lumaflip, hue and saturation act on the luma
-axis v = (1, 1, 1) / sqrt(3) of 3-channel images and leave other images alone.
+axis v = (1, 1, 1) / sqrt(3) of 3-channel images. On 1-channel images the
+reference applies the mean of its matrix's rows: lumaflip negates the image,
+hue and saturation leave it unchanged (so they do here).
 Each op's own coin (flip or not, which quarter turn) is drawn here; whether an
 image gets the op at all (probability p) is the caller's.
 """
@@ -61,10 +63,13 @@ def _luma(x):
 
 
 def lumaflip(x, seed):
-  """Reflects half of the RGB images' pixels through the plane normal to v."""
-  if x.shape[-1] != 3:
+  """Reflects half of the RGB images' pixels through the plane normal to v;
+  a 1-channel image is negated, as the reference's colour matrix does to it
+  (it applies the mean of the matrix's rows)."""
+  if x.shape[-1] not in (1, 3):
     return x
-  return tf.where(_coin(x, seed) == 1, x - 2.0 * _luma(x), x)
+  flipped = -x if x.shape[-1] == 1 else x - 2.0 * _luma(x)
+  return tf.where(_coin(x, seed) == 1, flipped, x)
 
 
 def hue(x, seed):
