@@ -101,10 +101,11 @@ class TrainConfig:
 
 # tfgan1.gan.augment.OPS: DiffAugment's three, then ADA's (Karras et al. 2020).
 AUGMENT_OPS = ("color", "translation", "cutout", "xflip", "rotate90", "brightness",
-               "contrast", "lumaflip", "hue", "saturation", "noise")
+               "contrast", "lumaflip", "hue", "saturation", "noise", "scale", "rotate",
+               "aniso", "xfrac")
 # `policy: ada`: ADA's pipeline order, of the ops implemented here (guide: regularisers).
-ADA_POLICY = ("xflip,rotate90,translation,brightness,contrast,lumaflip,hue,saturation,"
-              "noise,cutout")
+ADA_POLICY = ("xflip,rotate90,translation,scale,rotate,aniso,xfrac,brightness,contrast,"
+              "lumaflip,hue,saturation,noise,cutout")
 
 
 def _augment_policy(value, path):

@@ -17,7 +17,7 @@ DiffAugment_tf.py) for images in [-1, 1], rewritten with stateless random ops.
 from tfgan1 import tfimport
 from tfgan1.config.sections import AUGMENT_OPS
 from tfgan1.errors import UserError
-from tfgan1.gan import ada_ops
+from tfgan1.gan import ada_geometry, ada_ops
 
 tf = tfimport.tensorflow()
 _stateless_uniform = tf.random.stateless_uniform
@@ -73,7 +73,8 @@ def cutout(x, seed, ratio=0.5):
   return x * mask[..., None]
 
 
-OPS = {"color": color, "translation": translation, "cutout": cutout, **ada_ops.OPS}
+OPS = {"color": color, "translation": translation, "cutout": cutout, **ada_ops.OPS,
+       **ada_geometry.OPS}
 assert tuple(OPS) == AUGMENT_OPS  # the config checks names against AUGMENT_OPS
 
 
