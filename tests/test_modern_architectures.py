@@ -120,6 +120,20 @@ def test_stylegan2_builds_and_is_a_function_of_z(km=keras):
   assert len(_layers(d, "MinibatchStd")) == 1
 
 
+def test_stylegan2_tanh_output_bounds_g_and_bad_values_name_the_field():
+  arch, spec = ARCHITECTURES.get("stylegan2"), DataSpec((28, 28, 1))
+  z = tf.random.stateless_normal([4, 8], [3, 4])
+  linear = arch.generator(keras, spec, 8, **TINY_STYLE_G)
+  keras.utils.set_random_seed(0)
+  tanh = arch.generator(keras, spec, 8, output="tanh", **TINY_STYLE_G)
+  tanh.set_weights(linear.get_weights())  # same weights: only the output differs
+  np.testing.assert_allclose(tanh(z), np.tanh(linear(z)), atol=1e-6)
+  assert float(tf.reduce_max(tf.abs(linear(z)))) > 1.0  # so the bound is not vacuous
+  with pytest.raises(UserError, match=r"generator.output: 'sigmoid' is not allowed; "
+                     r"choose one of: linear, tanh"):
+    arch.generator(keras, spec, 8, output="sigmoid", **TINY_STYLE_G)
+
+
 def test_modulated_conv_equals_per_sample_demodulated_weights():
   # Karras et al. 2020 eq. 1-3: w' = s_i w_ijk, w'' = w' / sqrt(sum_ik w'^2 + eps).
   rng = np.random.default_rng(0)

@@ -39,6 +39,7 @@ from tfgan1.plugins.architectures.dcgan import image_shape, positive_int
 
 RESOLUTIONS = (28, 32, 64, 128, 256)
 ARCHITECTURES_D = ("resnet", "orig")
+OUTPUTS = ("linear", "tanh")
 MAPPING, SYNTHESIS = "stylegan2_mapping", "stylegan2_synthesis"  # G's two parts
 
 
@@ -108,8 +109,10 @@ class StyleGAN2:
 
   @staticmethod
   def generator(keras, spec, latent_dim, channel_base=32768, channel_max=512, w_dim=512,
-                mapping_layers=8, style_mixing=0.0, conditional=False):
-    """`style_mixing`: mixing-regularisation probability (the paper: 0.9)."""
+                mapping_layers=8, style_mixing=0.0, conditional=False, output="linear"):
+    """`style_mixing`: mixing-regularisation probability (the paper: 0.9);
+    `output`: 'linear' (the paper) or 'tanh', which can reach a background of
+    exactly -1 (MNIST's) without a linear output having to hit it."""
     resolution, channels, side = net_resolution("generator", spec, dict(
         channel_base=channel_base, channel_max=channel_max, w_dim=w_dim,
         mapping_layers=mapping_layers))
@@ -117,6 +120,9 @@ class StyleGAN2:
         or not 0.0 <= style_mixing <= 1.0:
       raise UserError(f"generator.style_mixing: {style_mixing!r} is not allowed; "
                       "expected a probability in [0, 1]")
+    if output not in OUTPUTS:
+      raise UserError(f"generator.output: {output!r} is not allowed; "
+                      f"choose one of: {', '.join(OUTPUTS)}")
     L = style_layers.get(keras)
     classes = cond.check_classes("generator", spec, conditional)
     z = keras.Input((latent_dim,))
@@ -135,7 +141,7 @@ class StyleGAN2:
     ws_in, z_in = keras.Input((num_ws, w_dim)), keras.Input((latent_dim,))
     img = _synthesis(keras, L, ws_in, z_in, widths(resolution, channel_base, channel_max),
                      resolution, channels)
-    out = keras.layers.Activation("linear", dtype="float32")(crop_to(keras, img, side))
+    out = keras.layers.Activation(output, dtype="float32")(crop_to(keras, img, side))
     synthesis = keras.Model([ws_in, z_in], out, name=SYNTHESIS)
     out = synthesis([mapper(inputs), z])
     return keras.Model(inputs, out, name="stylegan2_generator")
