@@ -134,6 +134,16 @@ def test_stylegan2_tanh_output_bounds_g_and_bad_values_name_the_field():
     arch.generator(keras, spec, 8, output="sigmoid", **TINY_STYLE_G)
 
 
+def test_minibatch_std_tiles_by_static_multiples():
+  # XLA needs the Tile gradient's shapes at compile time: with the batch size
+  # unknown in the traced step, multiples read from tf.shape(x) made
+  # cifar10_stylegan2's compiled step fail (lazy R1 differentiates through it).
+  fn = tf.function(lambda x: style_ops.minibatch_stddev(x, 4)).get_concrete_function(
+      tf.TensorSpec([None, 4, 4, 8]))
+  tiles = [op for op in fn.graph.get_operations() if op.type == "Tile"]
+  assert tiles and all(tf.get_static_value(op.inputs[1]) is not None for op in tiles)
+
+
 def test_modulated_conv_equals_per_sample_demodulated_weights():
   # Karras et al. 2020 eq. 1-3: w' = s_i w_ijk, w'' = w' / sqrt(sum_ik w'^2 + eps).
   rng = np.random.default_rng(0)

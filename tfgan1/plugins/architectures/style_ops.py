@@ -93,8 +93,9 @@ def minibatch_stddev(x, group, channels=1):
   """
   b = x.shape[0]
   g = group_size(b, group)
-  shape = tf.shape(x)
-  h, w, c = shape[1], shape[2], x.shape[-1]
+  # Static sizes where known: XLA needs the Tile gradient's shapes at compile time.
+  h, w = (x.shape[i] if x.shape[i] is not None else tf.shape(x)[i] for i in (1, 2))
+  c = x.shape[-1]
   y = tf.reshape(tf.cast(x, tf.float32), [g, -1, h, w, channels, c // channels])
   y = y - tf.reduce_mean(y, axis=0)
   y = tf.sqrt(tf.reduce_mean(tf.square(y), axis=0) + 1e-8)    # [n, H, W, F, c]
