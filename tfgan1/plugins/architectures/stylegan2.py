@@ -26,7 +26,9 @@ Differences from the official code, none changing a parameter count: the
 up-sampling conv is FIR up-sampling then a 3x3 conv (the official fuses a
 transposed conv with the same filter); the noise inputs are drawn from a seed
 hashed from the batch's z (G stays a function of its input, which `--verify`
-needs); no running w average (truncation here is BigGAN's, in z).
+needs); no running w average (truncation here is BigGAN's, in z); `output: tanh`
+optionally bounds G's output (the paper's is linear; MNIST needs the bound:
+docs/guide/stylegan2.md).
 28x28 data (MNIST) runs at 32x32: G's output is cropped, D's input padded with
 background (-1) by 2 pixels a side.
 """
