@@ -102,10 +102,10 @@ class TrainConfig:
 # tfgan1.gan.augment.OPS: DiffAugment's three, then ADA's (Karras et al. 2020).
 AUGMENT_OPS = ("color", "translation", "cutout", "xflip", "rotate90", "brightness",
                "contrast", "lumaflip", "hue", "saturation", "noise", "scale", "rotate",
-               "aniso", "xfrac")
+               "aniso", "xfrac", "imgfilter")
 # `policy: ada`: ADA's pipeline order, of the ops implemented here (guide: regularisers).
 ADA_POLICY = ("xflip,rotate90,translation,scale,rotate,aniso,xfrac,brightness,contrast,"
-              "lumaflip,hue,saturation,noise,cutout")
+              "lumaflip,hue,saturation,imgfilter,noise,cutout")
 
 
 def _augment_policy(value, path):

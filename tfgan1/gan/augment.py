@@ -17,7 +17,7 @@ DiffAugment_tf.py) for images in [-1, 1], rewritten with stateless random ops.
 from tfgan1 import tfimport
 from tfgan1.config.sections import AUGMENT_OPS
 from tfgan1.errors import UserError
-from tfgan1.gan import ada_geometry, ada_ops
+from tfgan1.gan import ada_filter, ada_geometry, ada_ops
 
 tf = tfimport.tensorflow()
 _stateless_uniform = tf.random.stateless_uniform
@@ -74,12 +74,13 @@ def cutout(x, seed, ratio=0.5):
 
 
 OPS = {"color": color, "translation": translation, "cutout": cutout, **ada_ops.OPS,
-       **ada_geometry.OPS}
+       **ada_geometry.OPS, **ada_filter.OPS}
 assert tuple(OPS) == AUGMENT_OPS  # the config checks names against AUGMENT_OPS
 
 
 class Augment:
-  """The policy's ops in order; each image gets each op with probability `p`."""
+  """The policy's ops in order; each image gets each op with probability `p`
+  (an op with `own_probability` gets p and draws its own coins)."""
 
   def __init__(self, policy, p):
     self.ops = [OPS[name] for name in policy.split(",")]
@@ -92,6 +93,9 @@ class Augment:
     p = self.probability()
     for i, op in enumerate(self.ops):
       op_seed = _fold(seed, i)
+      if getattr(op, "own_probability", False):  # draws its coins itself (imgfilter)
+        x = op(x, op_seed, p)
+        continue
       y = op(x, op_seed)
       if not isinstance(p, float) or p < 1.0:
         keep = _stateless_uniform([tf.shape(x)[0], 1, 1, 1], _fold(op_seed, 7)) < p
