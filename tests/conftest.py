@@ -43,6 +43,47 @@ def cli():
   return run_cli
 
 
+def _global_state():
+  """What an in-process CLI call could leave changed for the tests after it."""
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  from tfgan1 import tfimport  # pylint: disable=g-import-not-at-top
+  absl_logger = logging.getLogger("absl")
+  return (os.getcwd(), flags.FLAGS.is_parsed(), list(absl_logger.handlers),
+          absl_logger.propagate, absl_logger.level, list(logging.getLogger().handlers),
+          tfimport.keras().mixed_precision.global_policy().name)
+
+
+@pytest.fixture
+def cli_here(capfd, monkeypatch):
+  """`python -m tfgan1.run ARGS` in this process, as run.entry() would run it
+  (flag parsing, then main): a CompletedProcess-like result with its exit code
+  and what it printed. Saves the ~7 s a subprocess pays to import TensorFlow;
+  each error path keeps real-process cases (exit code, no traceback, no
+  TensorFlow chatter) in test_config and test_bad_inputs. Fails if the call
+  left flags, logging, the Keras policy or the directory changed."""
+  from tfgan1 import run  # pylint: disable=g-import-not-at-top
+
+  def call(*args, cwd=None):
+    monkeypatch.chdir(cwd or ROOT)
+    before = _global_state()
+    absl_logger = logging.getLogger("absl")
+    level = absl_logger.level  # parsing absl's --verbosity sets it; a process ends there
+    capfd.readouterr()
+    code = 0
+    try:
+      run.main(run.parse_flags(["tfgan1.run", *map(str, args)]))
+    except SystemExit as e:
+      code = e.code
+    finally:
+      run.FLAGS.unparse_flags()
+      absl_logger.setLevel(level)
+    out, err = capfd.readouterr()
+    assert _global_state() == before
+    return subprocess.CompletedProcess(args, code, out, err)
+
+  return call
+
+
 @pytest.fixture(scope="session")
 def root():
   return ROOT

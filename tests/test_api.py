@@ -10,7 +10,7 @@ import pytest
 
 import tfgan1
 from tfgan1.output import cpp_log_filter as native_log
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT
 
 RING = {"data": {"name": "ring8"}, "generator": {"name": "mlp", "hidden": [8]},
         "discriminator": {"name": "mlp", "hidden": [8]}, "loss": "hinge",
@@ -28,12 +28,12 @@ def test_load_config_takes_a_path_a_dict_or_a_config():
   assert isinstance(from_dict, tfgan1.Config)
 
 
-def test_a_bad_dict_is_the_cli_error(tmp_path):
+def test_a_bad_dict_is_the_cli_error(tmp_path, cli_here):
   bad = {**RING, "train": {"stepz": 3}}
   with pytest.raises(tfgan1.UserError) as err:
     tfgan1.load_config(bad)
   (tmp_path / "bad.yaml").write_text(json.dumps(bad))  # JSON is YAML
-  out = run_cli("--config", tmp_path / "bad.yaml")
+  out = cli_here("--config", tmp_path / "bad.yaml")
   assert out.returncode == 2
   assert out.stderr.strip() == f"error: {err.value}"
   assert str(err.value).startswith("train.stepz: unknown key; did you mean 'steps'?")

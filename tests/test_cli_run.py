@@ -26,9 +26,10 @@ TRAIN_TAGS = {"loss/d", "loss/g", "d_out/real", "d_out/fake", "grad_norm/d", "gr
               "perf/steps_per_sec", "perf/ms_per_step"}
 
 
-def _train(workdir, steps, *extra):
-  out = run_cli("--config", CONFIG, "--workdir", workdir, *SMALL,
-                "--set", f"train.steps={steps}", *extra)
+def _train(workdir, steps, *extra, call=run_cli):
+  """A run to `steps` through the CLI: a real process, or `call` (conftest.cli_here)."""
+  out = call("--config", CONFIG, "--workdir", workdir, *SMALL,
+             "--set", f"train.steps={steps}", *extra)
   assert out.returncode == 0, out.stderr[-3000:]
   return out
 
@@ -254,11 +255,11 @@ def test_plot_eval_tool(short_run, tmp_path):
       "error: --metrics: fid not logged in"), bad.stderr[-2000:]
 
 
-def test_resume_continues_at_saved_step(short_run, tmp_path):
+def test_resume_continues_at_saved_step(short_run, tmp_path, cli_here):
   workdir, _ = short_run
   copy = tmp_path / "copy"
   subprocess.run(["cp", "-r", str(workdir), str(copy)], check=True)
-  out = _train(copy, 80)
+  out = _train(copy, 80, call=cli_here)  # resuming through a real process: the next test
   assert re.search(r"^workdir \S+: resuming from \S+ckpt-60 at step 60$", out.stderr, re.M)
   assert "step 20/80" not in out.stderr and "step 80/80" in out.stderr
   records = [json.loads(line)["step"] for line in (copy / "metrics.jsonl").read_text().splitlines()]
@@ -280,7 +281,7 @@ def _final_weights(workdir):
           for i, v in enumerate(m.variables)}
 
 
-def test_stopped_run_resumes_exactly(tmp_path):
+def test_stopped_run_resumes_exactly(tmp_path, cli_here):
   """SIGTERM mid-run saves a checkpoint; resuming gives the uninterrupted weights."""
   stopped = tmp_path / "stopped"
   log = open(tmp_path / "log.txt", "w+")
@@ -302,10 +303,12 @@ def test_stopped_run_resumes_exactly(tmp_path):
   assert saved >= 20
   target = saved + 30
   mid = _final_weights(stopped)
+  # The resume in a real process (the SIGTERM'd run's next command) checks the
+  # process path; the uninterrupted reference only needs the same training.
   out = _train(stopped, target)
   assert f"at step {saved}" in out.stderr
   straight = tmp_path / "straight"
-  _train(straight, target)
+  _train(straight, target, call=cli_here)
   a, b = _final_weights(straight), _final_weights(stopped)
   assert a.keys() == b.keys() and len(a) >= 4
   # Same data, noise and optimizer state; CPU thread scheduling reorders a few
@@ -334,28 +337,31 @@ def test_damaged_checkpoint_is_one_line_and_nothing_lost(short_run, tmp_path):
   assert {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()} == before
 
 
-def test_checkpoint_of_other_architecture(short_run, tmp_path):
+def test_checkpoint_of_other_architecture(short_run, tmp_path, cli_here):
+  """In process (conftest.cli_here); the damaged-checkpoint test above runs this
+  error path (a workdir refused after TensorFlow started) as a real process."""
   workdir, _ = short_run
   copy = tmp_path / "other"
   subprocess.run(["cp", "-r", str(workdir), str(copy)], check=True)
-  out = run_cli("--config", CONFIG, "--workdir", copy, *SMALL,
+  out = cli_here("--config", CONFIG, "--workdir", copy, *SMALL,
                 "--set", "generator.hidden=[16]", "--set", "train.steps=80")
   assert out.returncode == 2  # refused at the config comparison
   assert "differing keys: generator.hidden" in out.stderr.strip().splitlines()[-1]
-  out = run_cli("--config", CONFIG, "--workdir", copy, *SMALL, "--allow_config_change",
+  out = cli_here("--config", CONFIG, "--workdir", copy, *SMALL, "--allow_config_change",
                 "--set", "generator.hidden=[16]", "--set", "train.steps=80")
   assert out.returncode == 2
   assert "cannot be restored into this config" in out.stderr.strip().splitlines()[-1]
 
 
-def test_verify_cli(tmp_path):
+def test_verify_cli(tmp_path, cli_here):
   ok = run_cli("--config", CONFIG, "--verify", *SMALL)
   assert ok.returncode == 0, ok.stderr[-2000:]
   result = json.loads(ok.stdout)
   assert result["ok"] and result["worst_relative"] <= result["tolerance"] < 1e-3
   assert VERIFIED <= verified(result["pairs"])
   # Dropout in D: the run's form (fused) stays exact, so exit 0; others differ.
-  bad = run_cli("--config", CONFIG, "--verify", *SMALL, "--set", "discriminator.dropout=0.5")
+  # In process: the real process above checks the exit code and stdout path.
+  bad = cli_here("--config", CONFIG, "--verify", *SMALL, "--set", "discriminator.dropout=0.5")
   assert bad.returncode == 0, bad.stderr[-2000:]
   result = json.loads(bad.stdout)
   assert not result["ok"] and "dropout" in result["likely_cause"]

@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pytest
 
-from tests.conftest import RING8, RUN_SETS, SMALL, run_cli, train_tiny
+from tests.conftest import RING8, RUN_SETS, SMALL, train_tiny
 from tfgan1 import config as config_lib
 from tfgan1 import tfimport
 
@@ -203,8 +203,8 @@ CLI_SETS = [x for s in SMALL + ["train.rule=extragradient", "train.steps_per_cal
             for x in ("--set", s)]
 
 
-def test_verify_covers_the_lookahead_gradient():
-  out = run_cli("--config", RING8, "--verify", *CLI_SETS)
+def test_verify_covers_the_lookahead_gradient(cli_here):
+  out = cli_here("--config", RING8, "--verify", *CLI_SETS)
   assert out.returncode == 0, out.stderr[-3000:]
   result = json.loads(out.stdout[out.stdout.index("{"):])
   assert result["ok"] is True
@@ -213,13 +213,14 @@ def test_verify_covers_the_lookahead_gradient():
     assert pair["relative"] <= pair["tolerance"] == 1e-5
 
 
-def test_run_checkpoints_and_resumes_through_the_cli(plugins_loaded, tmp_path):
-  """4 steps in-process (the function the CLI calls), then the CLI resumes to 6."""
+def test_run_checkpoints_and_resumes_through_the_cli(plugins_loaded, tmp_path, cli_here):
+  """4 steps in-process (the function the CLI calls), then the CLI's flags and
+  main() resume to 6, in process too (test_cli_run resumes in a real process)."""
   workdir = tmp_path / "run"
   train_tiny(workdir, ["train.rule=extragradient", "train.steps_per_call=1"])
   assert (workdir / "checkpoints" / "ckpt-4.index").exists()
   assert "rule extragradient" in (workdir / "train.log").read_text()
-  out = run_cli("--config", RING8, "--workdir", workdir, *CLI_SETS,
+  out = cli_here("--config", RING8, "--workdir", workdir, *CLI_SETS,
                 *[x for s in RUN_SETS for x in ("--set", s)], "--set", "train.steps=6")
   assert out.returncode == 0, out.stderr[-3000:]
   assert re.search(r"resuming from \S+ckpt-4 at step 4$", out.stderr, re.M)

@@ -124,8 +124,8 @@ def test_core_runs_without_importing_plugins():
   assert out.stdout.strip() == "clean"
 
 
-def test_list_plugins_cli(cli):
-  out = cli("--list_plugins")
+def test_list_plugins_cli(cli_here):
+  out = cli_here("--list_plugins")
   assert out.returncode == 0, out.stderr
   lines = dict(line.split(": ", 1) for line in out.stdout.strip().splitlines())
   limits = {f"backend {b} limits" for b in registry.BACKEND_MODULES}

@@ -26,10 +26,10 @@ def _scalars_at(workdir, step, tags):
 
 
 @pytest.mark.parametrize("name", ["ring8_one_step", "ring8_alternating"])
-def test_old_workdir_resumes_to_the_same_numbers(name, tmp_path, cli):
+def test_old_workdir_resumes_to_the_same_numbers(name, tmp_path, cli_here):
   workdir = tmp_path / name
   shutil.copytree(FIXTURES / name, workdir)
-  result = cli("--config", workdir / "config.yaml", "--set", "train.steps=6",
+  result = cli_here("--config", workdir / "config.yaml", "--set", "train.steps=6",
                "--workdir", workdir)
   assert result.returncode == 0, result.stderr[-2000:]
   assert "resuming from" in result.stderr and "at step 4" in result.stderr

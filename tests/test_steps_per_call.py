@@ -103,8 +103,8 @@ def test_next_stop():
   assert train._next_stop(config, 5, Profiler((5, 8), "unused")) == 8  # pylint: disable=protected-access
 
 
-def test_bad_value_is_one_line(cli, tmp_path):
-  out = cli("--config", RING8, "--workdir", tmp_path / "w", "--set", "train.steps_per_call=0")
+def test_bad_value_is_one_line(cli_here, tmp_path):
+  out = cli_here("--config", RING8, "--workdir", tmp_path / "w", "--set", "train.steps_per_call=0")
   assert out.returncode == 2
   assert out.stderr.strip().splitlines()[-1] == (
       "error: train.steps_per_call: 0 is not allowed; must be >= 1")
