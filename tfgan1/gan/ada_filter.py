@@ -9,19 +9,19 @@ expected power [10, 1, 1, 1] / 13): a 43-tap filter bank built from the sym2
 wavelet, whose four rows sum to the identity filter. An image is filtered
 separably (rows, then columns) with the sum of the rows weighted by its gains,
 its edges reflected. Unlike the other ops, this one draws its own coin for
-each band, so the pipeline hands it p (`OWN_PROBABILITY`).
+each band, so the pipeline hands it p (its `own_probability` mark).
 """
 import numpy as np
 import scipy.signal
 
 from tfgan1 import tfimport
+from tfgan1.gan.ada_geometry import reflect
 
 tf = tfimport.tensorflow()
 
 # The sym2 wavelet's low-pass decomposition filter (the reference's `wavelets`).
 SYM2 = (-0.12940952255092145, 0.22414386804185735, 0.836516303737469, 0.48296291314469025)
 EXPECTED_POWER = np.array([10.0, 1.0, 1.0, 1.0]) / 13.0  # a 1/f spectrum over the bands
-OWN_PROBABILITY = True
 
 
 def filter_bank():
@@ -61,11 +61,8 @@ def band_gains(x, seed, p):
 def _reflected(x, pad, axis):
   """x padded by `pad` on both sides of `axis`, reflected (any image size)."""
   size = x.shape[axis]
-  index = np.arange(-pad, size + pad)
-  period = max(2 * (size - 1), 1)
-  index = np.mod(index, period)
-  index = np.where(index > size - 1, period - index, index)
-  return tf.gather(x, index, axis=axis)
+  index = reflect(tf.range(-pad, size + pad, dtype=tf.float32), size)
+  return tf.gather(x, tf.cast(index, tf.int32), axis=axis)
 
 
 def _filter_axis(x, per_image, axis):
@@ -88,5 +85,5 @@ def imgfilter(x, seed, p):
   return _filter_axis(_filter_axis(x, per_image, 1), per_image, 2)
 
 
-imgfilter.own_probability = OWN_PROBABILITY
+imgfilter.own_probability = True  # Augment hands it p instead of gating it
 OPS = {"imgfilter": imgfilter}

@@ -33,7 +33,7 @@ def _fold(seed, i):
   return tf.random.experimental.stateless_fold_in(seed, i)
 
 
-def _reflect(t, size):
+def reflect(t, size):
   """Coordinates reflected into [0, size - 1] (reflect padding: -1 reads 1)."""
   if size == 1:
     return tf.zeros_like(t)
@@ -53,8 +53,8 @@ def resample(x, inverse):
                      tf.range(w, dtype=tf.float32) - (w - 1) / 2, indexing="ij")
   grid = tf.stack([u, v, tf.ones_like(u)], axis=-1)            # [H, W, 3]
   src = tf.einsum("bij,hwj->bhwi", inverse, grid)               # [B, H, W, 2]
-  sx = _reflect(src[..., 0] + (w - 1) / 2, w)
-  sy = _reflect(src[..., 1] + (h - 1) / 2, h)
+  sx = reflect(src[..., 0] + (w - 1) / 2, w)
+  sy = reflect(src[..., 1] + (h - 1) / 2, h)
   x0, y0 = tf.floor(sx), tf.floor(sy)
   fx, fy = (sx - x0)[..., None], (sy - y0)[..., None]
   x0, y0 = tf.cast(x0, tf.int32), tf.cast(y0, tf.int32)
