@@ -16,6 +16,7 @@ import scipy.signal
 
 from tfgan1 import tfimport
 from tfgan1.gan.ada_geometry import reflect
+from tfgan1.gan.ada_ops import fold
 
 tf = tfimport.tensorflow()
 
@@ -47,7 +48,6 @@ def filter_bank():
 def band_gains(x, seed, p):
   """[B, 4]: each image's gain per band, each band drawn with probability p."""
   batch = tf.shape(x)[0]
-  fold = tf.random.experimental.stateless_fold_in
   power = tf.constant(EXPECTED_POWER, tf.float32)
   gains = tf.ones([batch, 4])
   for i in range(4):

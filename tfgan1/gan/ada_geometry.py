@@ -21,16 +21,13 @@ along a uniformly random axis, the direction those two rotations give it.
 import math
 
 from tfgan1 import tfimport
+from tfgan1.gan.ada_ops import fold
 
 tf = tfimport.tensorflow()
 
 
 def _per_image(x, seed, draw=tf.random.stateless_normal, **kwargs):
   return draw([tf.shape(x)[0]], seed, dtype=tf.float32, **kwargs)
-
-
-def _fold(seed, i):
-  return tf.random.experimental.stateless_fold_in(seed, i)
 
 
 def reflect(t, size):
@@ -90,8 +87,8 @@ def _rotate(x, seed):
 
 
 def _aniso(x, seed):
-  s = tf.pow(2.0, 0.2 * _per_image(x, _fold(seed, 0)))
-  phi = _per_image(x, _fold(seed, 1), tf.random.stateless_uniform,
+  s = tf.pow(2.0, 0.2 * _per_image(x, fold(seed, 0)))
+  phi = _per_image(x, fold(seed, 1), tf.random.stateless_uniform,
                    minval=-math.pi, maxval=math.pi)
   c, n = tf.cos(phi), tf.sin(phi)
   # R(phi) diag(1/s, s) R(-phi): the inverse of the stretch in that frame.
@@ -102,8 +99,8 @@ def _aniso(x, seed):
 
 def _xfrac(x, seed):
   h, w = x.shape[1], x.shape[2]
-  tx = 0.125 * w * _per_image(x, _fold(seed, 0))
-  ty = 0.125 * h * _per_image(x, _fold(seed, 1))
+  tx = 0.125 * w * _per_image(x, fold(seed, 0))
+  ty = 0.125 * h * _per_image(x, fold(seed, 1))
   one = tf.ones_like(tx)
   return _matrix(one, 0 * one, 0 * one, one, -tx, -ty)
 

@@ -21,7 +21,8 @@ from tfgan1 import tfimport
 tf = tfimport.tensorflow()
 
 
-def _fold(seed, i):
+def fold(seed, i):
+  """The i-th seed derived from `seed` (each op and draw gets its own)."""
   return tf.random.experimental.stateless_fold_in(seed, i)
 
 
@@ -93,8 +94,8 @@ def saturation(x, seed):
 
 def noise(x, seed):
   """Adds N(0, sigma^2) per pixel, sigma = |N(0, 0.1^2)| per image."""
-  sigma = tf.abs(0.1 * _per_image(x, _fold(seed, 0)))
-  return x + sigma * tf.random.stateless_normal(tf.shape(x), _fold(seed, 1), dtype=x.dtype)
+  sigma = tf.abs(0.1 * _per_image(x, fold(seed, 0)))
+  return x + sigma * tf.random.stateless_normal(tf.shape(x), fold(seed, 1), dtype=x.dtype)
 
 
 OPS = {"xflip": xflip, "rotate90": rotate90, "brightness": brightness,

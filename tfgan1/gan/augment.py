@@ -18,23 +18,20 @@ from tfgan1 import tfimport
 from tfgan1.config.sections import AUGMENT_OPS
 from tfgan1.errors import UserError
 from tfgan1.gan import ada_filter, ada_geometry, ada_ops
+from tfgan1.gan.ada_ops import fold
 
 tf = tfimport.tensorflow()
 _stateless_uniform = tf.random.stateless_uniform
 
 
-def _fold(seed, i):
-  return tf.random.experimental.stateless_fold_in(seed, i)
-
-
 def color(x, seed):
   """Random brightness (+-0.5), saturation (x0..2) and contrast (x0.5..1.5) per image."""
   shape = [tf.shape(x)[0], 1, 1, 1]
-  x = x + (_stateless_uniform(shape, _fold(seed, 0), dtype=x.dtype) - 0.5)
+  x = x + (_stateless_uniform(shape, fold(seed, 0), dtype=x.dtype) - 0.5)
   mean = tf.reduce_mean(x, axis=3, keepdims=True)
-  x = (x - mean) * (_stateless_uniform(shape, _fold(seed, 1), dtype=x.dtype) * 2) + mean
+  x = (x - mean) * (_stateless_uniform(shape, fold(seed, 1), dtype=x.dtype) * 2) + mean
   mean = tf.reduce_mean(x, axis=[1, 2, 3], keepdims=True)
-  return (x - mean) * (_stateless_uniform(shape, _fold(seed, 2), dtype=x.dtype) + 0.5) + mean
+  return (x - mean) * (_stateless_uniform(shape, fold(seed, 2), dtype=x.dtype) + 0.5) + mean
 
 
 def _shift(x, offsets, axis):
@@ -51,7 +48,7 @@ def translation(x, seed, ratio=0.125):
   batch = tf.shape(x)[0]
   for axis in (1, 2):
     limit = int(x.shape[axis] * ratio + 0.5)
-    offsets = _stateless_uniform([batch, 1], _fold(seed, axis), -limit, limit + 1,
+    offsets = _stateless_uniform([batch, 1], fold(seed, axis), -limit, limit + 1,
                                  dtype=tf.int32)
     x = _shift(x, offsets, axis)
   return x
@@ -64,7 +61,7 @@ def cutout(x, seed, ratio=0.5):
   for axis in (1, 2):
     size = x.shape[axis]
     cut = int(size * ratio + 0.5)
-    centre = _stateless_uniform([batch, 1, 1], _fold(seed, axis), 0, size + (1 - cut % 2),
+    centre = _stateless_uniform([batch, 1, 1], fold(seed, axis), 0, size + (1 - cut % 2),
                                 dtype=tf.int32)
     pos = tf.reshape(tf.range(size), [1, -1, 1] if axis == 1 else [1, 1, -1])
     start = centre - cut // 2
@@ -92,13 +89,13 @@ class Augment:
   def __call__(self, x, seed):
     p = self.probability()
     for i, op in enumerate(self.ops):
-      op_seed = _fold(seed, i)
+      op_seed = fold(seed, i)
       if getattr(op, "own_probability", False):  # draws its coins itself (imgfilter)
         x = op(x, op_seed, p)
         continue
       y = op(x, op_seed)
       if not isinstance(p, float) or p < 1.0:
-        keep = _stateless_uniform([tf.shape(x)[0], 1, 1, 1], _fold(op_seed, 7)) < p
+        keep = _stateless_uniform([tf.shape(x)[0], 1, 1, 1], fold(op_seed, 7)) < p
         y = tf.where(keep, y, x)
       x = y
     return x
